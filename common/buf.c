@@ -1,0 +1,2 @@
+/* buf.c: placeholder until the module lands. */
+#include <config.h>

@@ -1,0 +1,89 @@
+/*
+ * config.h: mta-sts-milter.conf, "Name value" lines in the style of
+ * opendkim.conf, read by one generic loader from one table of parameters.
+ */
+#ifndef MTASTS_CONFIG_H
+#define MTASTS_CONFIG_H
+
+#include <stddef.h>
+
+#include "status.h"
+
+enum mtasts_conf_type {
+	MTASTS_CONF_BOOL,	/* yes/no/true/false/on/off/1/0 -> int */
+	MTASTS_CONF_INT,	/* decimal, within [min, max] -> long */
+	MTASTS_CONF_DURATION,	/* 30, 30s, 5m, 1h, 2d, 1w -> long seconds */
+	MTASTS_CONF_SIZE,	/* 512, 64k, 1m -> size_t bytes */
+	MTASTS_CONF_STRING,	/* rest of the line -> char * (owned) */
+	MTASTS_CONF_LIST,	/* comma/space separated -> struct mtasts_strlist */
+	MTASTS_CONF_ENUM	/* one of choices[] -> int index */
+};
+
+struct mtasts_strlist {
+	size_t	  n;
+	char	**v;		/* owned */
+};
+
+/* One parameter: the single place that declares its name, type and default. */
+struct mtasts_conf_def {
+	const char		 *name;		/* CamelCase, matched ignoring case */
+	enum mtasts_conf_type	  type;
+	size_t			  offset;	/* of the field in the target struct */
+	const char		 *defval;	/* text parsed like a file value; NULL: unset */
+	long			  min, max;	/* INT, DURATION, SIZE bounds (max 0: none) */
+	const char *const	 *choices;	/* ENUM: NULL-terminated names */
+	int			  reloadable;	/* SIGHUP may change it */
+};
+
+/* The daemon's settings.  Fields are filled from mtasts_conf_defs[]. */
+struct mtasts_config {
+	char		*path;		/* file it was read from, or NULL */
+	/* logging */
+	int		 syslog;
+	int		 syslog_facility;	/* ENUM index into facility names */
+	int		 log_level;		/* ENUM index into level names */
+	/* policies */
+	size_t		 policy_max_size;
+};
+
+/* The table of every parameter, terminated by a row with name == NULL. */
+extern const struct mtasts_conf_def mtasts_conf_defs[];
+
+/*
+ * Generic loader: apply "Name value" lines of buf[0..len) to the struct at
+ * base according to defs.  fname names the source in messages
+ * ("file:line: ...").  Returns 0, or -1 with every problem in diag.
+ */
+int	mtasts_conf_apply(const struct mtasts_conf_def *defs, void *base,
+	    const char *buf, size_t len, const char *fname,
+	    struct mtasts_diag *diag);
+
+/* Set every field of base to its default from defs; 0 or -1 (diag). */
+int	mtasts_conf_defaults(const struct mtasts_conf_def *defs, void *base,
+	    struct mtasts_diag *diag);
+
+/* Free what the fields of base own (STRING, LIST), leaving them empty. */
+void	mtasts_conf_release(const struct mtasts_conf_def *defs, void *base);
+
+/*
+ * Read the daemon's configuration from path.  NULL on error (missing or
+ * unreadable file, group/world-writable file, unknown key, bad value) with
+ * "path:line: message" entries in diag.  Caller frees with
+ * mtasts_config_free.
+ */
+struct mtasts_config	*mtasts_config_load(const char *path,
+			    struct mtasts_diag *diag);
+
+/* As mtasts_config_load, from memory (tests, fuzzing); fname for messages. */
+struct mtasts_config	*mtasts_config_parse(const char *buf, size_t len,
+			    const char *fname, struct mtasts_diag *diag);
+
+/* Free a configuration; NULL is accepted. */
+void			 mtasts_config_free(struct mtasts_config *);
+
+/* Value parsers shared with the command line: 0 on success, -1 if malformed. */
+int	mtasts_conf_parse_bool(const char *s, int *out);
+int	mtasts_conf_parse_duration(const char *s, long *out);
+int	mtasts_conf_parse_size(const char *s, size_t *out);
+
+#endif /* MTASTS_CONFIG_H */

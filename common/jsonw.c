@@ -1,0 +1,2 @@
+/* jsonw.c: placeholder until the module lands. */
+#include <config.h>

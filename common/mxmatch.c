@@ -1,0 +1,2 @@
+/* mxmatch.c: placeholder until the module lands. */
+#include <config.h>

@@ -1,0 +1,2 @@
+/* txt.c: placeholder until the module lands. */
+#include <config.h>

@@ -1,0 +1,46 @@
+/*
+ * txt.h: the _mta-sts TXT record (RFC 8461 §3.1).
+ */
+#ifndef MTASTS_TXT_H
+#define MTASTS_TXT_H
+
+#include <stddef.h>
+
+#include "status.h"
+
+#define MTASTS_ID_MAX	32
+
+struct mtasts_txt {
+	char	id[MTASTS_ID_MAX + 1];	/* the policy id, NUL-terminated */
+};
+
+/*
+ * Parse one TXT record whose strings are already joined.  MTASTS_OK with
+ * out->id set; MTASTS_NOPOLICY when the record is not an STSv1 record at
+ * all; MTASTS_INVALID when it is one but breaks the grammar (reason in diag).
+ */
+enum mtasts_status	mtasts_txt_parse(const char *rec, size_t len,
+			    struct mtasts_txt *out, struct mtasts_diag *diag);
+
+/*
+ * Apply the RFC's selection to the whole answer: records not beginning with
+ * "v=STSv1" are discarded; exactly one must remain and be valid.  recs[i]
+ * has lens[i] bytes, strings already joined.  MTASTS_OK with out->id set, or
+ * MTASTS_NOPOLICY with the reason in diag.
+ */
+enum mtasts_status	mtasts_txt_select(const char *const *recs,
+			    const size_t *lens, size_t nrecs,
+			    struct mtasts_txt *out, struct mtasts_diag *diag);
+
+/*
+ * As mtasts_txt_select, for records in DNS wire form as a resolver returns
+ * them (rdata[i] is rdlen[i] bytes of <length><bytes> strings); each
+ * record's strings are joined with nothing between them.  A record whose
+ * wire form is broken counts as an invalid STSv1 candidate.
+ */
+enum mtasts_status	mtasts_txt_select_wire(
+			    const unsigned char *const *rdata,
+			    const size_t *rdlen, size_t nrecs,
+			    struct mtasts_txt *out, struct mtasts_diag *diag);
+
+#endif /* MTASTS_TXT_H */

@@ -1,0 +1,3 @@
+#include <config.h>
+#include "fuzz.h"
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }
