@@ -16,7 +16,8 @@
 struct mtasts_jsonw {
 	struct mtasts_buf	buf;
 	int			depth;
-	unsigned char		count[MTASTS_JSONW_DEPTH]; /* items so far, capped at 1 */
+	/* per level: 0x01 an item was written, 0x02 the level is an object */
+	unsigned char		count[MTASTS_JSONW_DEPTH];
 	int			error;	/* nesting misuse or buffer failure */
 };
 

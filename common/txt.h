@@ -37,6 +37,8 @@ enum mtasts_status	mtasts_txt_select(const char *const *recs,
  * them (rdata[i] is rdlen[i] bytes of <length><bytes> strings); each
  * record's strings are joined with nothing between them.  A record whose
  * wire form is broken counts as an invalid STSv1 candidate.
+ * MTASTS_INTERNAL ("out of memory" in diag) when the join buffer cannot
+ * be allocated.
  */
 enum mtasts_status	mtasts_txt_select_wire(
 			    const unsigned char *const *rdata,

@@ -16,7 +16,7 @@
 
 #include "fuzz.h"
 
-#define MAX_INPUT	(1024 * 1024)
+#define FUZZ_MAX_INPUT	(1024 * 1024)
 
 static int
 run_file(const char *path)
@@ -29,12 +29,12 @@ run_file(const char *path)
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	if ((data = malloc(MAX_INPUT)) == NULL) {
+	if ((data = malloc(FUZZ_MAX_INPUT)) == NULL) {
 		fclose(fp);
 		fprintf(stderr, "out of memory\n");
 		return -1;
 	}
-	n = fread(data, 1, MAX_INPUT, fp);
+	n = fread(data, 1, FUZZ_MAX_INPUT, fp);
 	if (ferror(fp)) {
 		fprintf(stderr, "%s: read error\n", path);
 		free(data);
