@@ -1,9 +1,9 @@
 /*
- * config.h: mta-sts-milter.conf, "Name value" lines in the style of
+ * conf.h: mta-sts-milter.conf, "Name value" lines in the style of
  * opendkim.conf, read by one generic loader from one table of parameters.
  */
-#ifndef MTASTS_CONFIG_H
-#define MTASTS_CONFIG_H
+#ifndef MTASTS_CONF_H
+#define MTASTS_CONF_H
 
 #include <stddef.h>
 
@@ -35,15 +35,37 @@ struct mtasts_conf_def {
 	int			  reloadable;	/* SIGHUP may change it */
 };
 
-/* The daemon's settings.  Fields are filled from mtasts_conf_defs[]. */
+/*
+ * The daemon's settings.  Fields are filled from mtasts_conf_defs[]; strings
+ * and lists are owned by the struct and NULL (or empty) when unset.
+ * Durations are in seconds.
+ */
 struct mtasts_config {
 	char		*path;		/* file it was read from, or NULL */
 	/* logging */
 	int		 syslog;
 	int		 syslog_facility;	/* ENUM index into facility names */
-	int		 log_level;		/* ENUM index into level names */
+	int		 log_level;		/* ENUM index; LOG_ERR + index */
 	/* policies */
 	size_t		 policy_max_size;
+	char		*database;
+	/* DNS */
+	char		*resolver_config;
+	struct mtasts_strlist resolver_forwarders;
+	char		*trust_anchor_file;
+	long		 dns_timeout;
+	/* HTTPS policy fetch */
+	char		*ca_file;
+	char		*ca_path;
+	char		*https_proxy;
+	long		 https_connect_timeout;
+	long		 https_timeout;
+	/* cache and refresh */
+	long		 txt_recheck_interval;
+	long		 refresh_interval;
+	long		 negative_cache_time;
+	long		 fetch_retry_interval;
+	long		 max_discoveries;
 };
 
 /* The table of every parameter, terminated by a row with name == NULL. */
@@ -78,6 +100,15 @@ struct mtasts_config	*mtasts_config_load(const char *path,
 struct mtasts_config	*mtasts_config_parse(const char *buf, size_t len,
 			    const char *fname, struct mtasts_diag *diag);
 
+/*
+ * Fill a log setup from the Syslog, SyslogFacility and LogLevel settings;
+ * foreground adds stderr.  ident is borrowed.
+ */
+struct mtasts_log_setup;
+void			 mtasts_config_log_setup(const struct mtasts_config *,
+			    const char *ident, int foreground,
+			    struct mtasts_log_setup *out);
+
 /* Free a configuration; NULL is accepted. */
 void			 mtasts_config_free(struct mtasts_config *);
 
@@ -86,4 +117,4 @@ int	mtasts_conf_parse_bool(const char *s, int *out);
 int	mtasts_conf_parse_duration(const char *s, long *out);
 int	mtasts_conf_parse_size(const char *s, size_t *out);
 
-#endif /* MTASTS_CONFIG_H */
+#endif /* MTASTS_CONF_H */

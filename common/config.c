@@ -1,2 +1,0 @@
-/* config.c: placeholder until the module lands. */
-#include <config.h>
