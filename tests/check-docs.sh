@@ -64,10 +64,13 @@ done
 echo "checked $count parameters against the man page and the sample"
 
 if command -v mandoc >/dev/null 2>&1; then
-	tmp=$(mktemp) || exit 1
-	trap 'rm -f "$tmp"' EXIT INT TERM
+	# mandoc takes the section from the file name, so the copy keeps the
+	# page's own name (without .in) inside a private directory.
+	tmpdir=$(mktemp -d) || exit 1
+	trap 'rm -rf "$tmpdir"' EXIT INT TERM
 	for page in "$top"/milter/*.in; do
 		[ -e "$page" ] || continue
+		tmp=$tmpdir/$(basename "$page" .in)
 		# Lint what make installs: the paths substituted.
 		sed -e 's|@SYSCONFDIR@|/etc|g' -e 's|@LOCALSTATEDIR@|/var|g' \
 		    -e 's|@VERSION@|0|g' "$page" > "$tmp"
