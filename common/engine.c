@@ -1,0 +1,1093 @@
+/*
+ * engine.c: discovery, caching and refresh of MTA-STS policies.
+ *
+ * Threads.  Callers (milter threads, the map server, the CLI) only read and
+ * change the memory cache and the list of discoveries, under e->lock.  One
+ * worker thread owns the resolver, the fetcher and the SQLite handle and
+ * runs every discovery as a chain of callbacks from its event loop
+ * (curl_multi_poll with libunbound's fd among the extra fds).  A caller
+ * that needs a discovery appends it to the list and wakes the worker; it
+ * then waits on e->done, which the worker broadcasts whenever a discovery
+ * ends.
+ *
+ * One discovery per domain: TXT at _mta-sts.<domain>; when that names a
+ * policy id we do not hold (or a refresh is forced), A and AAAA of
+ * mta-sts.<domain>, then the HTTPS fetch.  What it learns lands in the
+ * cache and the store:
+ *
+ *   policy fetched           -> policy entry, expires fetched_at + max_age
+ *   same id as cached        -> txt_checked_at updated, nothing fetched
+ *   no/invalid TXT record    -> cached policy kept until it expires
+ *                               (RFC 8461 §3.1 note, STS-09), else a
+ *                               negative entry for NegativeCacheTime
+ *   fetch failed             -> cached policy kept and retry_at set
+ *                               (§3.3, STS-36), else a negative entry for
+ *                               FetchRetryInterval, which also spaces
+ *                               retries for that id (STS-33, STS-35)
+ *   DNS SERVFAIL or timeout  -> cached policy kept (STS-13), else a short
+ *                               temporary entry so that a failing zone is
+ *                               not queried on every lookup
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "cache.h"
+#include "conf.h"
+#include "engine.h"
+#include "fetch.h"
+#include "log.h"
+#include "resolver.h"
+#include "store.h"
+#include "txt.h"
+
+#define TEMP_LIFETIME		60	/* s, DNS trouble remembered */
+#define SCAN_INTERVAL		30	/* s, between refresh scans */
+#define PRUNE_INTERVAL		3600	/* s, between store prunes */
+#define HISTORY_KEEP		(30 * 86400)	/* s of fetch_log kept */
+#define LOOP_MAX_WAIT_MS	1000
+
+struct disc {
+	struct disc		*next;
+	struct mtasts_engine	*e;
+	char			 domain[256];
+	int			 force;		/* fetch even if id unchanged */
+	int			 started;
+	unsigned int		 qid_txt, qid_a, qid_aaaa, fid;
+	int			 addr_pending;
+	int			 addr_temp;	/* an address query failed */
+	char			 id[MTASTS_ID_MAX + 1];
+	char			 addrs[MTASTS_FETCH_MAX_ADDRS][MTASTS_DNS_ADDR_BUFSZ];
+	size_t			 naddrs;
+};
+
+struct forget {
+	struct forget		*next;
+	char			 domain[256];
+};
+
+struct mtasts_engine {
+	const struct mtasts_config	*cfg;
+	struct mtasts_engine_opts	 opts;
+
+	pthread_mutex_t			 lock;
+	pthread_cond_t			 done;
+	struct mtasts_cache		*cache;
+	struct disc			*discs;		/* queued and running */
+	size_t				 ndiscs;
+	size_t				 nrunning;
+	struct forget			*forgets;
+	int				 stopping;
+	struct mtasts_engine_stats	 st;
+
+	/* worker thread only */
+	pthread_t			 worker;
+	int				 worker_started;
+	struct mtasts_resolver		*res;
+	struct mtasts_fetcher		*fet;
+	struct mtasts_store		*store;
+	int64_t				 next_scan;
+	int64_t				 next_prune;
+};
+
+static void	disc_finish(struct disc *);
+
+static int64_t
+now_s(const struct mtasts_engine *e)
+{
+	if (e->opts.now != NULL)
+		return e->opts.now(e->opts.now_arg);
+	return (int64_t)time(NULL);
+}
+
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+	size_t	n = src != NULL ? strlen(src) : 0;
+
+	if (n >= size)
+		n = size - 1;
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* ---------------------------------------------------------------- answers */
+
+const char *
+mtasts_answer_mx(const struct mtasts_answer *a, size_t i)
+{
+	if (a->entry == NULL)
+		return NULL;
+	return mtasts_cache_mx(a->entry, i);
+}
+
+void
+mtasts_answer_clear(struct mtasts_answer *a)
+{
+	free(a->entry);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Fill out from a usable entry; the caller holds the lock. */
+static enum mtasts_status
+answer_fill(const struct mtasts_cache_entry *ent, struct mtasts_answer *out)
+{
+	copy_str(out->id, sizeof(out->id), ent->id);
+	out->fetched_at = ent->fetched_at;
+	out->expires_at = ent->expires_at;
+	switch (ent->kind) {
+	case MTASTS_CACHE_POLICY:
+		if ((out->entry = mtasts_cache_entry_dup(ent)) == NULL) {
+			copy_str(out->reason, sizeof(out->reason),
+			    "out of memory");
+			return out->status = MTASTS_INTERNAL;
+		}
+		out->mode = (enum mtasts_mode)ent->mode;
+		out->nmx = ent->nmx;
+		return out->status = MTASTS_OK;
+	case MTASTS_CACHE_NEGATIVE:
+		copy_str(out->reason, sizeof(out->reason), ent->reason);
+		return out->status = MTASTS_NOPOLICY;
+	default:
+		copy_str(out->reason, sizeof(out->reason), ent->reason);
+		return out->status = MTASTS_TEMPFAIL;
+	}
+}
+
+/* ---------------------------------------------------------------- queue */
+
+static struct disc *
+disc_find(struct mtasts_engine *e, const char *domain)
+{
+	struct disc	*d;
+
+	for (d = e->discs; d != NULL; d = d->next)
+		if (strcmp(d->domain, domain) == 0)
+			return d;
+	return NULL;
+}
+
+/*
+ * The discovery of domain, queued if none is under way; caller holds the
+ * lock.  A forced request upgrades a queued one that has not started.
+ */
+static struct disc *
+disc_want(struct mtasts_engine *e, const char *domain, int force)
+{
+	struct disc	*d, **pp;
+
+	if ((d = disc_find(e, domain)) != NULL) {
+		if (force && !d->started)
+			d->force = 1;
+		return d;
+	}
+	if (e->stopping || strlen(domain) >= sizeof(d->domain))
+		return NULL;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	d->e = e;
+	copy_str(d->domain, sizeof(d->domain), domain);
+	d->force = force;
+	/* FIFO: append, so that a burst is served in arrival order. */
+	for (pp = &e->discs; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = d;
+	e->ndiscs++;
+	if (e->fet != NULL)
+		mtasts_fetcher_wakeup(e->fet);
+	return d;
+}
+
+/* ------------------------------------------------------- cache decisions */
+
+/*
+ * Seconds after a fetch when a policy is refetched in the background:
+ * RefreshInterval, but never later than half its lifetime, so a short
+ * max_age still gets refreshed before it runs out (RFC 8461 §10.2).
+ */
+static int64_t
+refresh_after(const struct mtasts_engine *e,
+    const struct mtasts_cache_entry *ent)
+{
+	int64_t	r = e->cfg->refresh_interval;
+
+	if ((int64_t)ent->max_age / 2 < r)
+		r = (int64_t)ent->max_age / 2;
+	return r;
+}
+
+/* Queue a background check of a cached policy when one is due. */
+static void
+maybe_refresh(struct mtasts_engine *e, const struct mtasts_cache_entry *ent,
+    int64_t now)
+{
+	int	txt_due, fetch_due;
+
+	if (ent->kind != MTASTS_CACHE_POLICY)
+		return;
+	fetch_due = now >= ent->fetched_at + refresh_after(e, ent) &&
+	    now >= ent->retry_at;
+	txt_due = now >= ent->txt_checked_at + e->cfg->txt_recheck_interval;
+	if ((fetch_due || txt_due) &&
+	    disc_find(e, mtasts_cache_domain(ent)) == NULL &&
+	    e->ndiscs < (size_t)e->cfg->max_discoveries * 4)
+		(void)disc_want(e, mtasts_cache_domain(ent), fetch_due);
+}
+
+/* ---------------------------------------------------------------- store */
+
+static void
+store_warn(struct mtasts_engine *e, const char *domain, const char *what,
+    enum mtasts_status st)
+{
+	mtasts_log(LOG_WARNING, domain, "store: cannot %s: %s (%s)", what,
+	    mtasts_store_errmsg(e->store), mtasts_status_str(st));
+}
+
+static void
+store_policy(struct mtasts_engine *e, const char *domain, const char *id,
+    const struct mtasts_policy *p, const char *body, int64_t now)
+{
+	struct mtasts_stored_policy	 sp;
+	struct mtasts_buf		 mx;
+	enum mtasts_status		 st;
+	size_t				 i;
+
+	if (e->store == NULL)
+		return;
+	memset(&sp, 0, sizeof(sp));
+	mtasts_buf_init(&mx, 1024 * 1024);
+	for (i = 0; i < p->nmx; i++)
+		(void)mtasts_buf_printf(&mx, "%s%s", i ? "\n" : "", p->mx[i]);
+	copy_str(sp.domain, sizeof(sp.domain), domain);
+	copy_str(sp.policy_id, sizeof(sp.policy_id), id);
+	sp.mode = p->mode;
+	sp.max_age = (long)p->max_age;
+	sp.mx = mx.data != NULL ? mx.data : (char *)"";
+	sp.policy_text = (char *)(body != NULL ? body : "");
+	sp.fetched_at = (time_t)now;
+	sp.txt_checked_at = (time_t)now;
+	if ((st = mtasts_store_put_policy(e->store, &sp)) != MTASTS_OK)
+		store_warn(e, domain, "save policy", st);
+	mtasts_buf_free(&mx);
+}
+
+static void
+store_negative(struct mtasts_engine *e, const char *domain, const char *cls,
+    const char *detail, const char *id, int64_t now, int64_t expires)
+{
+	enum mtasts_status	st;
+
+	if (e->store == NULL)
+		return;
+	st = mtasts_store_put_negative(e->store, domain, cls, detail,
+	    id != NULL && *id != '\0' ? id : NULL, (time_t)now,
+	    (time_t)expires);
+	if (st != MTASTS_OK)
+		store_warn(e, domain, "save negative result", st);
+}
+
+static void
+store_fetch_log(struct mtasts_engine *e, const char *domain, int64_t now,
+    const char *id, const char *cls, long http_status, const char *detail)
+{
+	enum mtasts_status	st;
+
+	if (e->store == NULL)
+		return;
+	st = mtasts_store_log_fetch(e->store, domain, (time_t)now, id, cls,
+	    (int)http_status, detail);
+	if (st != MTASTS_OK)
+		store_warn(e, domain, "log fetch", st);
+}
+
+/* Load what the store holds, so a restart costs no lookups (STS-36). */
+struct load_ctx {
+	struct mtasts_engine	*e;
+	int64_t			 now;
+	size_t			 policies, negatives;
+};
+
+static int
+load_policy(void *arg, const struct mtasts_stored_policy *sp)
+{
+	struct load_ctx			*lc = arg;
+	struct mtasts_cache_entry	*ent;
+	const char			*mx[1024];
+	char				*copy, *p, *nl;
+	size_t				 nmx = 0;
+
+	if ((int64_t)sp->expires_at <= lc->now)
+		return 0;
+	if ((copy = strdup(sp->mx != NULL ? sp->mx : "")) == NULL)
+		return 0;
+	for (p = copy; *p != '\0' && nmx < 1024; p = nl) {
+		if ((nl = strchr(p, '\n')) != NULL)
+			*nl++ = '\0';
+		else
+			nl = p + strlen(p);
+		if (*p != '\0')
+			mx[nmx++] = p;
+	}
+	ent = mtasts_cache_put_policy(lc->e->cache, sp->domain, sp->policy_id,
+	    (enum mtasts_mode)sp->mode, (unsigned long)sp->max_age, mx, nmx,
+	    (int64_t)sp->fetched_at, (int64_t)sp->txt_checked_at);
+	if (ent != NULL) {
+		/* A stored expiry may be earlier than fetched_at + max_age. */
+		ent->expires_at = (int64_t)sp->expires_at;
+		ent->retry_at = (int64_t)sp->next_retry_at;
+		lc->policies++;
+	}
+	free(copy);
+	return 0;
+}
+
+static int
+load_negative(void *arg, const struct mtasts_stored_negative *sn)
+{
+	struct load_ctx	*lc = arg;
+
+	if ((int64_t)sn->expires_at <= lc->now)
+		return 0;
+	if (mtasts_cache_put_negative(lc->e->cache, MTASTS_CACHE_NEGATIVE,
+	    sn->domain, sn->reason_class, sn->policy_id,
+	    (int64_t)sn->created_at, (int64_t)sn->expires_at,
+	    (int64_t)sn->expires_at) != NULL)
+		lc->negatives++;
+	return 0;
+}
+
+static void
+store_load(struct mtasts_engine *e)
+{
+	struct load_ctx	lc;
+
+	memset(&lc, 0, sizeof(lc));
+	lc.e = e;
+	lc.now = now_s(e);
+	pthread_mutex_lock(&e->lock);
+	if (mtasts_store_foreach_policy(e->store, load_policy, &lc) !=
+	    MTASTS_OK || mtasts_store_foreach_negative(e->store,
+	    load_negative, &lc) != MTASTS_OK)
+		mtasts_log(LOG_WARNING, NULL, "store: cannot load: %s",
+		    mtasts_store_errmsg(e->store));
+	pthread_mutex_unlock(&e->lock);
+	mtasts_log(LOG_INFO, NULL, "loaded %zu policies and %zu negative "
+	    "results from %s", lc.policies, lc.negatives, e->cfg->database);
+}
+
+/* -------------------------------------------------------------- discovery */
+
+static void
+on_fetch(void *arg, const struct mtasts_fetch_result *r)
+{
+	struct disc			*d = arg;
+	struct mtasts_engine		*e = d->e;
+	struct mtasts_cache_entry	*ent;
+	const char			*cls = mtasts_fetch_class_str(r->cls);
+	int64_t				 now = now_s(e);
+	int				 cached = 0, cached_mode = 0;
+	size_t				 i;
+
+	d->fid = 0;
+	store_fetch_log(e, d->domain, now, d->id, cls, r->http_status,
+	    r->cls == MTASTS_FETCH_OK ? NULL : r->error);
+	pthread_mutex_lock(&e->lock);
+	e->st.fetches++;
+	if (r->cls == MTASTS_FETCH_OK && r->policy != NULL) {
+		const struct mtasts_policy	*p = r->policy;
+
+		ent = mtasts_cache_put_policy(e->cache, d->domain, d->id,
+		    p->mode, p->max_age, (const char *const *)p->mx, p->nmx,
+		    now, now);
+		pthread_mutex_unlock(&e->lock);
+		if (ent == NULL)
+			mtasts_log(LOG_ERR, d->domain, "out of memory caching "
+			    "the policy");
+		mtasts_log(LOG_INFO, d->domain, "policy fetched: id=%s "
+		    "mode=%s max_age=%lu mx=%zu", d->id,
+		    mtasts_mode_str(p->mode), p->max_age, p->nmx);
+		for (i = 0; i < p->nmx && mtasts_log_enabled(LOG_DEBUG); i++)
+			mtasts_log(LOG_DEBUG, d->domain, "policy mx: %s",
+			    p->mx[i]);
+		store_policy(e, d->domain, d->id, p, r->body, now);
+		disc_finish(d);
+		return;
+	}
+	e->st.fetch_failures++;
+	ent = mtasts_cache_get(e->cache, d->domain);
+	if (ent != NULL && ent->kind == MTASTS_CACHE_POLICY &&
+	    mtasts_cache_usable(ent, now)) {
+		/* A failed refresh keeps the cached policy (STS-36). */
+		cached = 1;
+		cached_mode = ent->mode;
+		ent->retry_at = now + e->cfg->fetch_retry_interval;
+	} else
+		(void)mtasts_cache_put_negative(e->cache,
+		    MTASTS_CACHE_NEGATIVE, d->domain, cls, d->id, now,
+		    now + e->cfg->fetch_retry_interval,
+		    now + e->cfg->fetch_retry_interval);
+	pthread_mutex_unlock(&e->lock);
+
+	if (cached) {
+		/* Operators must hear of it, unless the policy is none. */
+		mtasts_log(cached_mode == MTASTS_MODE_NONE ? LOG_INFO :
+		    LOG_WARNING, d->domain, "policy refresh failed "
+		    "(id=%s class=%s): %s; keeping the cached policy", d->id,
+		    cls, r->error);
+		if (e->store != NULL) {
+			enum mtasts_status st;
+
+			st = mtasts_store_set_policy_error(e->store,
+			    d->domain, cls, r->error, (time_t)now,
+			    (time_t)(now + e->cfg->fetch_retry_interval));
+			if (st != MTASTS_OK && st != MTASTS_NOPOLICY)
+				store_warn(e, d->domain, "record error", st);
+		}
+	} else {
+		mtasts_log(LOG_INFO, d->domain, "policy fetch failed (id=%s "
+		    "class=%s): %s; no policy applies", d->id, cls, r->error);
+		store_negative(e, d->domain, cls, r->error, d->id, now,
+		    now + e->cfg->fetch_retry_interval);
+	}
+	disc_finish(d);
+}
+
+static void
+start_fetch(struct disc *d)
+{
+	struct mtasts_engine	*e = d->e;
+	const char		*addrs[MTASTS_FETCH_MAX_ADDRS];
+	size_t			 i;
+
+	for (i = 0; i < d->naddrs; i++)
+		addrs[i] = d->addrs[i];
+	mtasts_log(LOG_DEBUG, d->domain, "fetching policy id=%s from %zu "
+	    "address(es)", d->id, d->naddrs);
+	if (mtasts_fetch_start(e->fet, d->domain, addrs, d->naddrs, 0,
+	    on_fetch, d, &d->fid) != MTASTS_OK) {
+		mtasts_log(LOG_ERR, d->domain, "cannot start the policy fetch");
+		disc_finish(d);
+	}
+}
+
+static void
+on_addr(void *arg, const struct mtasts_dns_answer *a)
+{
+	struct disc	*d = arg;
+	size_t		 i;
+
+	if (a->rrtype == MTASTS_RR_A)
+		d->qid_a = 0;
+	else
+		d->qid_aaaa = 0;
+	if (a->status == MTASTS_DNS_OK) {
+		for (i = 0; i < a->count &&
+		    d->naddrs < MTASTS_FETCH_MAX_ADDRS; i++)
+			if (mtasts_dns_addr_str(a->rrtype, a->rdata[i],
+			    a->rdlen[i], d->addrs[d->naddrs],
+			    sizeof(d->addrs[0])) == 0)
+				d->naddrs++;
+	} else if (a->status != MTASTS_DNS_NXDOMAIN &&
+	    a->status != MTASTS_DNS_NODATA)
+		d->addr_temp = 1;
+	mtasts_log(LOG_DEBUG, d->domain, "%s %s: %s (%zu records)",
+	    a->rrtype == MTASTS_RR_A ? "A" : "AAAA", a->qname,
+	    mtasts_dns_rcode_str(a->status), a->count);
+	if (--d->addr_pending > 0)
+		return;
+	/* No address: the fetcher reports it as class "dns". */
+	start_fetch(d);
+}
+
+static void
+start_addr_lookup(struct disc *d)
+{
+	struct mtasts_engine	*e = d->e;
+	char			 host[300];
+
+	(void)snprintf(host, sizeof(host), "mta-sts.%s", d->domain);
+	d->addr_pending = 0;
+	if (mtasts_resolver_query(e->res, host, MTASTS_RR_A, on_addr, d,
+	    &d->qid_a) == MTASTS_OK)
+		d->addr_pending++;
+	if (mtasts_resolver_query(e->res, host, MTASTS_RR_AAAA, on_addr, d,
+	    &d->qid_aaaa) == MTASTS_OK)
+		d->addr_pending++;
+	if (d->addr_pending == 0)
+		start_fetch(d);
+}
+
+/* The TXT answer says there is no policy (or DNS failed): apply it. */
+static void
+txt_without_policy(struct disc *d, int temporary, const char *cls,
+    const char *why)
+{
+	struct mtasts_engine		*e = d->e;
+	struct mtasts_cache_entry	*ent;
+	int64_t				 now = now_s(e);
+	int				 kept = 0;
+
+	pthread_mutex_lock(&e->lock);
+	ent = mtasts_cache_get(e->cache, d->domain);
+	if (ent != NULL && ent->kind == MTASTS_CACHE_POLICY &&
+	    mtasts_cache_usable(ent, now)) {
+		/*
+		 * A cached policy outlives a TXT record that vanished or a
+		 * DNS failure until it expires (STS-09, STS-13).  Count it as
+		 * checked so the TXT is not re-queried on every lookup.
+		 */
+		ent->txt_checked_at = now;
+		kept = 1;
+	} else if (temporary)
+		(void)mtasts_cache_put_negative(e->cache,
+		    MTASTS_CACHE_TEMPORARY, d->domain, cls, "", now,
+		    now + (e->cfg->negative_cache_time < TEMP_LIFETIME ?
+		    e->cfg->negative_cache_time : TEMP_LIFETIME), now);
+	else
+		(void)mtasts_cache_put_negative(e->cache,
+		    MTASTS_CACHE_NEGATIVE, d->domain, cls, "", now,
+		    now + e->cfg->negative_cache_time, now);
+	pthread_mutex_unlock(&e->lock);
+
+	if (kept) {
+		mtasts_log(LOG_INFO, d->domain, "TXT lookup: %s (%s); keeping "
+		    "the cached policy until it expires", cls, why);
+		if (e->store != NULL)
+			(void)mtasts_store_touch_txt(e->store, d->domain,
+			    (time_t)now);
+	} else {
+		mtasts_log(temporary ? LOG_INFO : LOG_DEBUG, d->domain,
+		    "no MTA-STS policy: %s (%s)", cls, why);
+		if (!temporary)
+			store_negative(e, d->domain, cls, why, NULL, now,
+			    now + e->cfg->negative_cache_time);
+	}
+	disc_finish(d);
+}
+
+static void
+on_txt(void *arg, const struct mtasts_dns_answer *a)
+{
+	struct disc			*d = arg;
+	struct mtasts_engine		*e = d->e;
+	struct mtasts_cache_entry	*ent;
+	struct mtasts_diag		 diag;
+	struct mtasts_txt		 txt;
+	int64_t				 now = now_s(e);
+	int				 same = 0, hold = 0;
+	char				 cls[24];
+
+	d->qid_txt = 0;
+	mtasts_log(LOG_DEBUG, d->domain, "TXT %s: %s (%zu records)", a->qname,
+	    mtasts_dns_rcode_str(a->status), a->count);
+	switch (a->status) {
+	case MTASTS_DNS_OK:
+		break;
+	case MTASTS_DNS_NXDOMAIN:
+	case MTASTS_DNS_NODATA:
+		txt_without_policy(d, 0, "no-txt",
+		    mtasts_dns_rcode_str(a->status));
+		return;
+	default:
+		(void)snprintf(cls, sizeof(cls), "dns-%s",
+		    mtasts_dns_rcode_str(a->status));
+		txt_without_policy(d, 1, cls, a->why_bogus != NULL ?
+		    a->why_bogus : mtasts_dns_rcode_str(a->status));
+		return;
+	}
+	mtasts_diag_init(&diag);
+	if (mtasts_txt_select_wire(a->rdata, a->rdlen, a->count, &txt,
+	    &diag) != MTASTS_OK) {
+		const char	*why = mtasts_diag_first(&diag);
+
+		txt_without_policy(d, 0, strstr(why, "exactly one") != NULL ?
+		    "multi-txt" : strstr(why, "no v=STSv1") != NULL ?
+		    "no-txt" : "bad-txt", why);
+		return;
+	}
+	copy_str(d->id, sizeof(d->id), txt.id);
+
+	pthread_mutex_lock(&e->lock);
+	ent = mtasts_cache_get(e->cache, d->domain);
+	if (ent != NULL && ent->kind == MTASTS_CACHE_POLICY &&
+	    mtasts_cache_usable(ent, now) && strcmp(ent->id, d->id) == 0) {
+		ent->txt_checked_at = now;
+		same = 1;
+		/* Unchanged id: fetch only for a due or forced refresh. */
+		if (!d->force)
+			hold = 1;
+	} else if (ent != NULL && ent->kind == MTASTS_CACHE_NEGATIVE &&
+	    strcmp(ent->id, d->id) == 0 && now < ent->retry_at && !d->force)
+		hold = 1;	/* this id failed lately: space retries */
+	pthread_mutex_unlock(&e->lock);
+
+	if (same && e->store != NULL) {
+		enum mtasts_status st;
+
+		st = mtasts_store_touch_txt(e->store, d->domain, (time_t)now);
+		if (st != MTASTS_OK && st != MTASTS_NOPOLICY)
+			store_warn(e, d->domain, "record TXT check", st);
+	}
+	if (hold) {
+		mtasts_log(LOG_DEBUG, d->domain, "TXT id %s: %s", d->id, same ?
+		    "unchanged" : "fetch failed recently; not retrying yet");
+		disc_finish(d);
+		return;
+	}
+	mtasts_log(LOG_DEBUG, d->domain, "TXT id %s: %s", d->id,
+	    same ? "refreshing" : "new policy id");
+	start_addr_lookup(d);
+}
+
+/* Worker: start one queued discovery. */
+static void
+disc_start(struct disc *d)
+{
+	struct mtasts_engine	*e = d->e;
+	char			 name[300];
+
+	(void)snprintf(name, sizeof(name), "_mta-sts.%s", d->domain);
+	if (mtasts_resolver_query(e->res, name, MTASTS_RR_TXT, on_txt, d,
+	    &d->qid_txt) != MTASTS_OK) {
+		mtasts_log(LOG_ERR, d->domain, "cannot start the TXT lookup");
+		disc_finish(d);
+	}
+}
+
+/* Worker: unlink a discovery, wake its waiters and free it. */
+static void
+disc_finish(struct disc *d)
+{
+	struct mtasts_engine	*e = d->e;
+	struct disc		**pp;
+
+	pthread_mutex_lock(&e->lock);
+	for (pp = &e->discs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	e->ndiscs--;
+	if (d->started)
+		e->nrunning--;
+	pthread_cond_broadcast(&e->done);
+	pthread_mutex_unlock(&e->lock);
+	free(d);
+}
+
+/* Worker: abandon every discovery (engine stopping). */
+static void
+disc_abandon_all(struct mtasts_engine *e)
+{
+	struct disc	*d;
+
+	pthread_mutex_lock(&e->lock);
+	while ((d = e->discs) != NULL) {
+		e->discs = d->next;
+		if (d->qid_txt)
+			mtasts_resolver_cancel(e->res, d->qid_txt);
+		if (d->qid_a)
+			mtasts_resolver_cancel(e->res, d->qid_a);
+		if (d->qid_aaaa)
+			mtasts_resolver_cancel(e->res, d->qid_aaaa);
+		if (d->fid)
+			mtasts_fetch_cancel(e->fet, d->fid);
+		free(d);
+	}
+	e->ndiscs = 0;
+	e->nrunning = 0;
+	pthread_cond_broadcast(&e->done);
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* ------------------------------------------------------------- the loop */
+
+struct scan_ctx {
+	struct mtasts_engine	*e;
+	int64_t			 now;
+	size_t			 stale;
+	char			 (*drop)[256];
+	size_t			 ndrop, maxdrop;
+};
+
+static int
+scan_one(void *arg, struct mtasts_cache_entry *ent)
+{
+	struct scan_ctx	*sc = arg;
+
+	if (!mtasts_cache_usable(ent, sc->now)) {
+		/* Gone stale: free the memory; the store keeps history. */
+		if (sc->ndrop < sc->maxdrop)
+			copy_str(sc->drop[sc->ndrop++], 256,
+			    mtasts_cache_domain(ent));
+		return 0;
+	}
+	maybe_refresh(sc->e, ent, sc->now);
+	return 0;
+}
+
+/* Worker: background refresh and housekeeping (RFC 8461 §10.2). */
+static void
+housekeeping(struct mtasts_engine *e, int64_t now)
+{
+	struct scan_ctx	 sc;
+	struct forget	*f;
+	size_t		 i;
+
+	pthread_mutex_lock(&e->lock);
+	f = e->forgets;
+	e->forgets = NULL;
+	pthread_mutex_unlock(&e->lock);
+	while (f != NULL) {
+		struct forget	*next = f->next;
+
+		if (e->store != NULL)
+			(void)mtasts_store_forget(e->store, f->domain);
+		free(f);
+		f = next;
+	}
+
+	if (now >= e->next_scan && !e->opts.no_refresher) {
+		memset(&sc, 0, sizeof(sc));
+		sc.e = e;
+		sc.now = now;
+		sc.maxdrop = 1024;
+		sc.drop = calloc(sc.maxdrop, sizeof(*sc.drop));
+		if (sc.drop == NULL)
+			sc.maxdrop = 0;
+		pthread_mutex_lock(&e->lock);
+		(void)mtasts_cache_foreach(e->cache, scan_one, &sc);
+		for (i = 0; i < sc.ndrop; i++)
+			(void)mtasts_cache_remove(e->cache, sc.drop[i]);
+		pthread_mutex_unlock(&e->lock);
+		free(sc.drop);
+		e->next_scan = now + SCAN_INTERVAL;
+	}
+	if (e->store != NULL && now >= e->next_prune) {
+		if (mtasts_store_prune(e->store, (time_t)now, HISTORY_KEEP) !=
+		    MTASTS_OK)
+			mtasts_log(LOG_WARNING, NULL, "store: prune failed: %s",
+			    mtasts_store_errmsg(e->store));
+		e->next_prune = now + PRUNE_INTERVAL;
+	}
+}
+
+/* Worker: start queued discoveries within the MaxDiscoveries bound. */
+static void
+start_queued(struct mtasts_engine *e)
+{
+	struct disc	*d, *todo[64];
+	size_t		 n, i;
+
+	do {
+		n = 0;
+		pthread_mutex_lock(&e->lock);
+		for (d = e->discs; d != NULL && n < 64 &&
+		    e->nrunning < (size_t)e->cfg->max_discoveries; d = d->next)
+			if (!d->started) {
+				d->started = 1;
+				e->nrunning++;
+				todo[n++] = d;
+			}
+		pthread_mutex_unlock(&e->lock);
+		for (i = 0; i < n; i++)
+			disc_start(todo[i]);
+	} while (n == 64);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct mtasts_engine	*e = arg;
+	struct curl_waitfd	 wfd;
+	long			 t;
+	int			 timeout, stop;
+
+	for (;;) {
+		pthread_mutex_lock(&e->lock);
+		stop = e->stopping;
+		pthread_mutex_unlock(&e->lock);
+		if (stop)
+			break;
+		start_queued(e);
+		timeout = LOOP_MAX_WAIT_MS;
+		t = mtasts_resolver_next_timeout_ms(e->res,
+		    mtasts_resolver_now());
+		if (t >= 0 && t < timeout)
+			timeout = (int)t;
+		memset(&wfd, 0, sizeof(wfd));
+		wfd.fd = mtasts_resolver_fd(e->res);
+		wfd.events = CURL_WAIT_POLLIN;
+		if (mtasts_fetcher_poll(e->fet, &wfd, 1, timeout, NULL) != 0)
+			mtasts_log(LOG_WARNING, NULL, "event loop: poll failed");
+		if (wfd.revents & CURL_WAIT_POLLIN)
+			(void)mtasts_resolver_process(e->res);
+		mtasts_resolver_expire(e->res, mtasts_resolver_now());
+		(void)mtasts_fetcher_perform(e->fet);
+		housekeeping(e, now_s(e));
+	}
+	disc_abandon_all(e);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ the API */
+
+struct mtasts_engine *
+mtasts_engine_new(const struct mtasts_config *cfg,
+    const struct mtasts_engine_opts *opts, struct mtasts_diag *diag)
+{
+	struct mtasts_engine		*e;
+	struct mtasts_resolver_conf	 rc;
+	struct mtasts_fetch_conf	 fc;
+	struct mtasts_diag		 sd;
+	pthread_condattr_t		 ca;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL) {
+		mtasts_diag_add(diag, 0, 0, "out of memory");
+		return NULL;
+	}
+	e->cfg = cfg;
+	if (opts != NULL)
+		e->opts = *opts;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->done, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((e->cache = mtasts_cache_new(1024)) == NULL) {
+		mtasts_diag_add(diag, 0, 0, "out of memory");
+		goto fail;
+	}
+
+	memset(&rc, 0, sizeof(rc));
+	rc.config_file = cfg->resolver_config;
+	rc.forwarders = (const char *const *)cfg->resolver_forwarders.v;
+	rc.nforwarders = cfg->resolver_forwarders.n;
+	rc.trust_anchor_file = cfg->trust_anchor_file;
+	rc.timeout_ms = cfg->dns_timeout * 1000;
+	if ((e->res = mtasts_resolver_new(&rc, diag)) == NULL)
+		goto fail;
+
+	memset(&fc, 0, sizeof(fc));
+	fc.ca_file = cfg->ca_file;
+	fc.ca_path = cfg->ca_path;
+	fc.proxy = cfg->https_proxy;
+	fc.connect_timeout_ms = cfg->https_connect_timeout * 1000;
+	fc.total_timeout_ms = cfg->https_timeout * 1000;
+	fc.max_size = cfg->policy_max_size;
+	fc.port = e->opts.https_port;
+	if ((e->fet = mtasts_fetcher_new(&fc, diag)) == NULL)
+		goto fail;
+
+	if (!e->opts.no_store && cfg->database != NULL) {
+		mtasts_diag_init(&sd);
+		if ((e->store = mtasts_store_open(cfg->database, 0, &sd)) ==
+		    NULL)
+			mtasts_log(LOG_ERR, NULL, "store %s unusable, running "
+			    "from memory only: %s", cfg->database,
+			    mtasts_diag_first(&sd));
+		else
+			store_load(e);
+	}
+	e->st.store_ok = e->store != NULL;
+	e->next_scan = now_s(e) + SCAN_INTERVAL;
+	e->next_prune = now_s(e) + 60;
+
+	if (pthread_create(&e->worker, NULL, worker_main, e) != 0) {
+		mtasts_diag_add(diag, 0, 0, "cannot start the worker thread: "
+		    "%s", strerror(errno));
+		goto fail;
+	}
+	e->worker_started = 1;
+	return e;
+fail:
+	mtasts_engine_free(e);
+	return NULL;
+}
+
+void
+mtasts_engine_free(struct mtasts_engine *e)
+{
+	struct forget	*f;
+
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&e->lock);
+	e->stopping = 1;
+	pthread_cond_broadcast(&e->done);
+	pthread_mutex_unlock(&e->lock);
+	if (e->worker_started) {
+		mtasts_fetcher_wakeup(e->fet);
+		pthread_join(e->worker, NULL);
+	}
+	while ((f = e->forgets) != NULL) {
+		e->forgets = f->next;
+		free(f);
+	}
+	mtasts_fetcher_free(e->fet);
+	mtasts_resolver_free(e->res);
+	mtasts_store_close(e->store);
+	mtasts_cache_free(e->cache);
+	pthread_cond_destroy(&e->done);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+static void
+deadline_after(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/*
+ * Wait (lock held) until no discovery of domain is under way or the
+ * deadline passes; then answer from the cache.
+ */
+static enum mtasts_status
+wait_and_answer(struct mtasts_engine *e, const char *domain,
+    const struct timespec *deadline, struct mtasts_answer *out)
+{
+	struct mtasts_cache_entry	*ent;
+	int				 rc = 0;
+
+	while (disc_find(e, domain) != NULL && !e->stopping && rc == 0)
+		rc = pthread_cond_timedwait(&e->done, &e->lock, deadline);
+	ent = mtasts_cache_get(e->cache, domain);
+	if (ent != NULL && mtasts_cache_usable(ent, now_s(e)))
+		return answer_fill(ent, out);
+	if (e->stopping) {
+		copy_str(out->reason, sizeof(out->reason), "engine stopped");
+		return out->status = MTASTS_INTERNAL;
+	}
+	out->pending = disc_find(e, domain) != NULL;
+	copy_str(out->reason, sizeof(out->reason), out->pending ? "pending" :
+	    "unknown");
+	return out->status = MTASTS_TEMPFAIL;
+}
+
+enum mtasts_status
+mtasts_engine_lookup(struct mtasts_engine *e, const char *domain,
+    long budget_ms, struct mtasts_answer *out)
+{
+	struct mtasts_cache_entry	*ent;
+	struct timespec			 deadline;
+	enum mtasts_status		 st;
+	int64_t				 now = now_s(e);
+
+	memset(out, 0, sizeof(*out));
+	deadline_after(&deadline, budget_ms > 0 ? budget_ms : 0);
+	pthread_mutex_lock(&e->lock);
+	e->st.lookups++;
+	ent = mtasts_cache_get(e->cache, domain);
+	if (ent != NULL && mtasts_cache_usable(ent, now)) {
+		e->st.hits++;
+		st = answer_fill(ent, out);
+		maybe_refresh(e, ent, now);
+		pthread_mutex_unlock(&e->lock);
+		return st;
+	}
+	if (disc_want(e, domain, 0) == NULL) {
+		pthread_mutex_unlock(&e->lock);
+		copy_str(out->reason, sizeof(out->reason), e->stopping ?
+		    "engine stopped" : "out of memory");
+		return out->status = MTASTS_INTERNAL;
+	}
+	st = wait_and_answer(e, domain, &deadline, out);
+	pthread_mutex_unlock(&e->lock);
+	return st;
+}
+
+enum mtasts_status
+mtasts_engine_refresh(struct mtasts_engine *e, const char *domain, int force,
+    long budget_ms, struct mtasts_answer *out)
+{
+	struct timespec		 deadline;
+	struct disc		*d;
+	enum mtasts_status	 st;
+	int			 rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	deadline_after(&deadline, budget_ms > 0 ? budget_ms : 0);
+	pthread_mutex_lock(&e->lock);
+	/* A discovery already running answers an older question: wait. */
+	while ((d = disc_find(e, domain)) != NULL && d->started &&
+	    !e->stopping && rc == 0)
+		rc = pthread_cond_timedwait(&e->done, &e->lock, &deadline);
+	if (disc_want(e, domain, force) == NULL) {
+		pthread_mutex_unlock(&e->lock);
+		copy_str(out->reason, sizeof(out->reason), "not started");
+		return out->status = MTASTS_INTERNAL;
+	}
+	st = wait_and_answer(e, domain, &deadline, out);
+	pthread_mutex_unlock(&e->lock);
+	return st;
+}
+
+void
+mtasts_engine_forget(struct mtasts_engine *e, const char *domain)
+{
+	struct forget	*f;
+
+	pthread_mutex_lock(&e->lock);
+	(void)mtasts_cache_remove(e->cache, domain);
+	if ((f = calloc(1, sizeof(*f))) != NULL) {
+		copy_str(f->domain, sizeof(f->domain), domain);
+		f->next = e->forgets;
+		e->forgets = f;
+	}
+	pthread_mutex_unlock(&e->lock);
+	mtasts_fetcher_wakeup(e->fet);
+}
+
+struct count_ctx {
+	struct mtasts_engine_stats	*st;
+	int64_t				 now;
+};
+
+static int
+count_one(void *arg, struct mtasts_cache_entry *ent)
+{
+	struct count_ctx	*cc = arg;
+
+	if (!mtasts_cache_usable(ent, cc->now))
+		return 0;
+	if (ent->kind == MTASTS_CACHE_POLICY && ent->mode <= 2)
+		cc->st->policies[ent->mode]++;
+	else
+		cc->st->negatives++;
+	return 0;
+}
+
+void
+mtasts_engine_stats(struct mtasts_engine *e, struct mtasts_engine_stats *out)
+{
+	struct count_ctx	cc;
+
+	pthread_mutex_lock(&e->lock);
+	*out = e->st;
+	out->policies[0] = out->policies[1] = out->policies[2] = 0;
+	out->negatives = 0;
+	cc.st = out;
+	cc.now = now_s(e);
+	(void)mtasts_cache_foreach(e->cache, count_one, &cc);
+	out->domains = mtasts_cache_count(e->cache);
+	out->discoveries = e->ndiscs;
+	pthread_mutex_unlock(&e->lock);
+}

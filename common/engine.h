@@ -1,0 +1,120 @@
+/*
+ * engine.h: the MTA-STS engine as the front ends see it.  One engine per
+ * process: a worker thread discovers, fetches, stores and refreshes
+ * policies (RFC 8461 §3, §5.1, §10.2) while any number of caller threads
+ * ask about domains.  Answers come from memory; a caller that finds nothing
+ * known may wait for the discovery within a time budget, and gets "pending"
+ * when the budget runs out, so one slow domain never holds up another.
+ */
+#ifndef MTASTS_ENGINE_H
+#define MTASTS_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cache.h"
+#include "conf.h"
+#include "policy.h"
+#include "status.h"
+
+/* Settings the configuration file does not carry: test seams. */
+struct mtasts_engine_opts {
+	/* Wall clock in seconds; NULL for time(3).  Called by every thread. */
+	int64_t		(*now)(void *arg);
+	void		*now_arg;
+	int		 https_port;	/* 0: 443 */
+	int		 no_store;	/* 1: memory only, never open SQLite */
+	int		 no_refresher;	/* 1: no background refresh scans */
+};
+
+/*
+ * A snapshot of what the engine knows about one domain, owned by the
+ * caller (release with mtasts_answer_clear).
+ *
+ *  status MTASTS_OK        a valid policy: mode, id, mx patterns, times
+ *  status MTASTS_NOPOLICY  none: reason says why ("no-txt", "bad-txt",
+ *                          "multi-txt", or the class of a failed fetch
+ *                          such as "timeout", "certificate", ...)
+ *  status MTASTS_TEMPFAIL  not known yet (pending, reason "pending") or
+ *                          DNS trouble with nothing cached ("dns-servfail",
+ *                          "dns-timeout", "dns-bogus")
+ *  status MTASTS_INTERNAL  out of memory, engine stopped
+ */
+struct mtasts_answer {
+	enum mtasts_status		 status;
+	int				 pending;	/* discovery running */
+	enum mtasts_mode		 mode;
+	char				 id[MTASTS_ID_MAX + 1];
+	char				 reason[32];
+	int64_t				 fetched_at;
+	int64_t				 expires_at;
+	size_t				 nmx;
+	struct mtasts_cache_entry	*entry;		/* private copy */
+};
+
+/* The i-th mx pattern of an answer (i < nmx), borrowed from it. */
+const char	*mtasts_answer_mx(const struct mtasts_answer *, size_t i);
+
+/* Release an answer; it may be reused. */
+void		 mtasts_answer_clear(struct mtasts_answer *);
+
+struct mtasts_engine;
+
+/*
+ * Create an engine from a configuration (borrowed; it must outlive the
+ * engine) and start its worker: open the store (a store that cannot be
+ * opened is logged and the engine runs from memory), load the policies it
+ * holds, create the resolver and the fetcher.  NULL with the reason in diag
+ * when the resolver or fetcher cannot be set up.  Call
+ * mtasts_fetch_global_init() once before.
+ */
+struct mtasts_engine	*mtasts_engine_new(const struct mtasts_config *,
+			    const struct mtasts_engine_opts *,
+			    struct mtasts_diag *);
+
+/* Stop the worker (running discoveries are abandoned) and free. */
+void			 mtasts_engine_free(struct mtasts_engine *);
+
+/*
+ * What is known about domain (normalised: mtasts_domain_normalize).  When
+ * nothing usable is cached a discovery is started, and the caller waits
+ * for it up to budget_ms (0: never waits).  Lookups that find a policy due
+ * for its TXT re-check or refresh start that in the background and answer
+ * from the cache at once.  Thread-safe.
+ */
+enum mtasts_status	 mtasts_engine_lookup(struct mtasts_engine *,
+			    const char *domain, long budget_ms,
+			    struct mtasts_answer *out);
+
+/*
+ * Check the domain now, whatever the cache says: TXT query and, when the
+ * id changed or force is set, a new fetch (the re-check of RFC 8461 §5.1
+ * step 3, and mta-sts-ctl refresh).  Retry spacing after failed fetches is
+ * kept unless force is set.  Waits up to budget_ms, then answers like
+ * mtasts_engine_lookup.  Thread-safe.
+ */
+enum mtasts_status	 mtasts_engine_refresh(struct mtasts_engine *,
+			    const char *domain, int force, long budget_ms,
+			    struct mtasts_answer *out);
+
+/* Drop everything known about domain, in memory and in the store. */
+void			 mtasts_engine_forget(struct mtasts_engine *,
+			    const char *domain);
+
+struct mtasts_engine_stats {
+	size_t		domains;	/* entries in memory */
+	size_t		policies[3];	/* usable policies per mode */
+	size_t		negatives;
+	size_t		discoveries;	/* queued or running now */
+	uint64_t	lookups;
+	uint64_t	hits;		/* answered from memory */
+	uint64_t	fetches;
+	uint64_t	fetch_failures;
+	int		store_ok;	/* the SQLite store is in use */
+};
+
+/* Counters and sizes, consistent at one instant.  Thread-safe. */
+void			 mtasts_engine_stats(struct mtasts_engine *,
+			    struct mtasts_engine_stats *);
+
+#endif /* MTASTS_ENGINE_H */
