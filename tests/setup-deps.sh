@@ -8,7 +8,7 @@ PKGS="build-essential autoconf automake pkg-config
 libmilter-dev libssl-dev libcurl4-openssl-dev libunbound-dev libevent-dev
 libsqlite3-dev libidn2-dev
 clang libclang-rt-14-dev mandoc python3 sqlite3 openssl curl ca-certificates
-iproute2 procps psmisc nginx unbound nsd ldnsutils bind9-dnsutils
+iproute2 procps psmisc nginx unbound unbound-host nsd ldnsutils bind9-dnsutils
 miltertest swaks libopensmtpd-dev"
 
 missing=""
