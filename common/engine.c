@@ -607,13 +607,16 @@ on_txt(void *arg, const struct mtasts_dns_answer *a)
 		return;
 	}
 	mtasts_diag_init(&diag);
-	if (mtasts_txt_select_wire(a->rdata, a->rdlen, a->count, &txt,
-	    &diag) != MTASTS_OK) {
-		const char	*why = mtasts_diag_first(&diag);
-
-		txt_without_policy(d, 0, strstr(why, "exactly one") != NULL ?
-		    "multi-txt" : strstr(why, "no v=STSv1") != NULL ?
-		    "no-txt" : "bad-txt", why);
+	switch (mtasts_txt_select_wire(a->rdata, a->rdlen, a->count, &txt,
+	    &diag)) {
+	case MTASTS_OK:
+		break;
+	case MTASTS_NOPOLICY:
+		txt_without_policy(d, 0, mtasts_txt_result_str(txt.result),
+		    mtasts_diag_first(&diag));
+		return;
+	default:
+		txt_without_policy(d, 1, "internal", mtasts_diag_first(&diag));
 		return;
 	}
 	copy_str(d->id, sizeof(d->id), txt.id);

@@ -336,6 +336,34 @@ src_wire_get(struct txt_source *src, size_t i, const char **rec,
 	return 0;
 }
 
+const char *
+mtasts_txt_result_str(enum mtasts_txt_result r)
+{
+	switch (r) {
+	case MTASTS_TXT_FOUND:
+		return "ok";
+	case MTASTS_TXT_NONE:
+		return "no-txt";
+	case MTASTS_TXT_MULTIPLE:
+		return "multi-txt";
+	case MTASTS_TXT_INVALID:
+		return "bad-txt";
+	}
+	return "bad-txt";
+}
+
+/* Record the selection's conclusion; NOPOLICY unless a record was found. */
+static enum mtasts_status
+set_result(struct mtasts_txt *out, enum mtasts_txt_result r)
+{
+	if (out != NULL) {
+		if (r != MTASTS_TXT_FOUND)
+			out->id[0] = '\0';
+		out->result = r;
+	}
+	return r == MTASTS_TXT_FOUND ? MTASTS_OK : MTASTS_NOPOLICY;
+}
+
 static enum mtasts_status
 txt_select(struct txt_source *src, struct mtasts_txt *out,
     struct mtasts_diag *diag)
@@ -363,20 +391,20 @@ txt_select(struct txt_source *src, struct mtasts_txt *out,
 	}
 	if (ncand == 0) {
 		mtasts_diag_add(diag, 0, 0, "no v=STSv1 TXT record");
-		return MTASTS_NOPOLICY;
+		return set_result(out, MTASTS_TXT_NONE);
 	}
 	if (ncand > 1) {
 		mtasts_diag_add(diag, 0, 0,
 		    "%zu v=STSv1 TXT records (exactly one required)", ncand);
-		return MTASTS_NOPOLICY;
+		return set_result(out, MTASTS_TXT_MULTIPLE);
 	}
 	if (first != MTASTS_OK) {
 		mtasts_diag_add(diag, 0, 0, "invalid TXT record: %s", why);
-		return MTASTS_NOPOLICY;
+		return set_result(out, MTASTS_TXT_INVALID);
 	}
 	if (out != NULL)
 		*out = tmp;
-	return MTASTS_OK;
+	return set_result(out, MTASTS_TXT_FOUND);
 }
 
 enum mtasts_status
@@ -404,8 +432,10 @@ mtasts_txt_select_wire(const unsigned char *const *rdata,
 	enum mtasts_status	st;
 	size_t			i, max = 1;
 
-	if (out != NULL)
+	if (out != NULL) {
 		out->id[0] = '\0';
+		out->result = MTASTS_TXT_INVALID;
+	}
 	memset(&src, 0, sizeof(src));
 	src.nrecs = (rdata != NULL && rdlen != NULL) ? nrecs : 0;
 	src.get = src_wire_get;

@@ -10,9 +10,21 @@
 
 #define MTASTS_ID_MAX	32
 
-struct mtasts_txt {
-	char	id[MTASTS_ID_MAX + 1];	/* the policy id, NUL-terminated */
+/* What the selection over a whole answer concluded. */
+enum mtasts_txt_result {
+	MTASTS_TXT_FOUND = 0,	/* exactly one valid v=STSv1 record */
+	MTASTS_TXT_NONE,	/* no v=STSv1 record */
+	MTASTS_TXT_MULTIPLE,	/* more than one */
+	MTASTS_TXT_INVALID	/* one, and it breaks the grammar */
 };
+
+struct mtasts_txt {
+	char			id[MTASTS_ID_MAX + 1];	/* NUL-terminated */
+	enum mtasts_txt_result	result;		/* set by the select calls */
+};
+
+/* Stable class name of a result: "ok", "no-txt", "multi-txt", "bad-txt". */
+const char	*mtasts_txt_result_str(enum mtasts_txt_result);
 
 /*
  * Parse one TXT record whose strings are already joined.  MTASTS_OK with
@@ -26,7 +38,8 @@ enum mtasts_status	mtasts_txt_parse(const char *rec, size_t len,
  * Apply the RFC's selection to the whole answer: records not beginning with
  * "v=STSv1" are discarded; exactly one must remain and be valid.  recs[i]
  * has lens[i] bytes, strings already joined.  MTASTS_OK with out->id set, or
- * MTASTS_NOPOLICY with the reason in diag.
+ * MTASTS_NOPOLICY with the reason in diag; out->result says which case it
+ * was either way.
  */
 enum mtasts_status	mtasts_txt_select(const char *const *recs,
 			    const size_t *lens, size_t nrecs,

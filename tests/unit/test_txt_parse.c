@@ -454,6 +454,35 @@ test_wire_splits(void)
 	    len + 1);
 }
 
+/* The selection's conclusion as a class name, set on every outcome. */
+static void
+test_result_class(void)
+{
+	static const struct {
+		const char	*recs[3];
+		size_t		 n;
+		const char	*cls;
+	} rows[] = {
+		{ { "v=STSv1; id=abc" }, 1, "ok" },
+		{ { "v=spf1 -all" }, 1, "no-txt" },			/* STS-07 */
+		{ { NULL }, 0, "no-txt" },
+		{ { "v=STSv1; id=a", "v=STSv1; id=b" }, 2, "multi-txt" },	/* STS-07 */
+		{ { "v=STSv1; id=bad_id" }, 1, "bad-txt" },		/* STS-08 */
+	};
+	struct mtasts_txt	txt;
+	size_t			i, j, lens[3];
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		for (j = 0; j < rows[i].n; j++)
+			lens[j] = strlen(rows[i].recs[j]);
+		memset(&txt, 0xa5, sizeof(txt));
+		(void)mtasts_txt_select(rows[i].recs, lens, rows[i].n, &txt,
+		    NULL);
+		CHECK_STREQ(mtasts_txt_result_str(txt.result), rows[i].cls,
+		    "select result class");
+	}
+}
+
 int
 main(void)
 {
@@ -462,5 +491,6 @@ main(void)
 	test_wire();
 	test_wire_large();
 	test_wire_splits();
+	test_result_class();
 	return check_done();
 }
