@@ -45,6 +45,7 @@
 #include "conf.h"
 #include "engine.h"
 #include "fetch.h"
+#include "ioconf.h"
 #include "log.h"
 #include "resolver.h"
 #include "store.h"
@@ -873,23 +874,11 @@ mtasts_engine_new(const struct mtasts_config *cfg,
 		goto fail;
 	}
 
-	memset(&rc, 0, sizeof(rc));
-	rc.config_file = cfg->resolver_config;
-	rc.forwarders = (const char *const *)cfg->resolver_forwarders.v;
-	rc.nforwarders = cfg->resolver_forwarders.n;
-	rc.trust_anchor_file = cfg->trust_anchor_file;
-	rc.timeout_ms = cfg->dns_timeout * 1000;
+	mtasts_resolver_conf_from_config(cfg, &rc);
 	if ((e->res = mtasts_resolver_new(&rc, diag)) == NULL)
 		goto fail;
 
-	memset(&fc, 0, sizeof(fc));
-	fc.ca_file = cfg->ca_file;
-	fc.ca_path = cfg->ca_path;
-	fc.proxy = cfg->https_proxy;
-	fc.connect_timeout_ms = cfg->https_connect_timeout * 1000;
-	fc.total_timeout_ms = cfg->https_timeout * 1000;
-	fc.max_size = cfg->policy_max_size;
-	fc.port = e->opts.https_port;
+	mtasts_fetch_conf_from_config(cfg, e->opts.https_port, &fc);
 	if ((e->fet = mtasts_fetcher_new(&fc, diag)) == NULL)
 		goto fail;
 

@@ -51,6 +51,7 @@ enum stmt {
 	ST_PRUNE_POLICY,
 	ST_ALL_POLICIES,
 	ST_ALL_NEGATIVES,
+	ST_FETCHES,
 	ST_DUE,
 	ST_STAT_POLICIES,
 	ST_STAT_NEGATIVES,
@@ -101,6 +102,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "SELECT " POLICY_COLS " FROM policies ORDER BY domain",
 	[ST_ALL_NEGATIVES] =
 	    "SELECT " NEGATIVE_COLS " FROM negative ORDER BY domain",
+	[ST_FETCHES] =
+	    "SELECT id, domain, at, policy_id, result_class, http_status, "
+	    "detail FROM fetch_log WHERE domain = ?1 "
+	    "ORDER BY at DESC, id DESC LIMIT ?2",
 	[ST_DUE] =
 	    "SELECT " POLICY_COLS " FROM policies "
 	    "WHERE (next_retry_at IS NULL OR next_retry_at <= ?1) "
@@ -998,6 +1003,40 @@ mtasts_store_foreach_negative(struct mtasts_store *s,
 	}
 	if (!stop && rc != SQLITE_DONE)
 		status = fail(s, rc, "listing negative entries");
+	release(st);
+	return status;
+}
+
+enum mtasts_status
+mtasts_store_foreach_fetch(struct mtasts_store *s, const char *domain,
+    int limit, mtasts_store_fetch_cb cb, void *arg)
+{
+	struct mtasts_stored_fetch	 f;
+	enum mtasts_status		 status;
+	sqlite3_stmt			*st;
+	int				 rc = SQLITE_DONE, stop = 0;
+
+	if ((status = enter(s, 0)) != MTASTS_OK ||
+	    (status = need_domain(s, domain)) != MTASTS_OK)
+		return status;
+	st = s->st[ST_FETCHES];
+	/* SQLite reads a negative LIMIT as "no limit". */
+	if ((status = query(s, ST_FETCHES, "listing fetches", "si", domain,
+	    (sqlite3_int64)(limit > 0 ? limit : -1))) != MTASTS_OK)
+		return status;
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&f, 0, sizeof(f));
+		f.id = (long)sqlite3_column_int64(st, 0);
+		col_copy(st, 1, f.domain, sizeof(f.domain));
+		f.at = (time_t)sqlite3_column_int64(st, 2);
+		col_copy(st, 3, f.policy_id, sizeof(f.policy_id));
+		col_copy(st, 4, f.result_class, sizeof(f.result_class));
+		f.http_status = sqlite3_column_int(st, 5);
+		col_copy(st, 6, f.detail, sizeof(f.detail));
+		stop = cb(arg, &f);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		status = fail(s, rc, "listing fetches");
 	release(st);
 	return status;
 }

@@ -67,6 +67,17 @@ struct mtasts_stored_negative {
 	time_t	 expires_at;
 };
 
+/* One row of the fetch_log table. */
+struct mtasts_stored_fetch {
+	long	 id;			/* row number, increasing */
+	char	 domain[256];
+	time_t	 at;
+	char	 policy_id[33];		/* "" when none was known */
+	char	 result_class[32];	/* "ok" or a failure class */
+	int	 http_status;		/* 0 when no response arrived */
+	char	 detail[256];
+};
+
 struct mtasts_store_stats {
 	long	 by_mode[3];	/* unexpired policies per enum mtasts_mode */
 	long	 expired;	/* policies at or past expires_at */
@@ -84,6 +95,8 @@ typedef int (*mtasts_store_policy_cb)(void *arg,
     const struct mtasts_stored_policy *);
 typedef int (*mtasts_store_negative_cb)(void *arg,
     const struct mtasts_stored_negative *);
+typedef int (*mtasts_store_fetch_cb)(void *arg,
+    const struct mtasts_stored_fetch *);
 
 /*
  * Open the database at path, creating it unless readonly (the directory
@@ -187,6 +200,14 @@ enum mtasts_status	 mtasts_store_foreach_policy(struct mtasts_store *,
 /* Every negative row (expired ones too), ordered by domain. */
 enum mtasts_status	 mtasts_store_foreach_negative(struct mtasts_store *,
 			    mtasts_store_negative_cb cb, void *arg);
+
+/*
+ * The fetch_log rows of domain, newest first, at most limit of them
+ * (limit <= 0: all).
+ */
+enum mtasts_status	 mtasts_store_foreach_fetch(struct mtasts_store *,
+			    const char *domain, int limit,
+			    mtasts_store_fetch_cb cb, void *arg);
 
 /* Counts for mta-sts-ctl and the periodic status line. */
 enum mtasts_status	 mtasts_store_stats(struct mtasts_store *, time_t now,

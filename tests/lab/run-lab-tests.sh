@@ -7,7 +7,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:?usage: run-lab-tests.sh BUILDDIR}
-export MTASTS_BUILD=$build
+export MTASTS_BUILD=$build top_builddir=$build
 rc=0
 
 for t in test-lab-smoke.sh test-ctl-check.sh test-e2e-mta.sh; do

@@ -441,6 +441,19 @@ collect_negative(void *arg, const struct mtasts_stored_negative *n)
 	return ++c->rows == c->stop_after;
 }
 
+/* Policy ids of fetch_log rows in the order given, and the last row. */
+static int
+collect_fetch(void *arg, const struct mtasts_stored_fetch *f)
+{
+	struct collect	*c = arg;
+	size_t		 len = strlen(c->names);
+
+	(void)snprintf(c->names + len, sizeof(c->names) - len, "%s%s:%s:%d:%s",
+	    len ? " " : "", f->policy_id[0] ? f->policy_id : "-",
+	    f->result_class, f->http_status, f->detail);
+	return ++c->rows == c->stop_after;
+}
+
 static void
 put(struct mtasts_store *s, const char *domain, int mode, time_t fetched,
     long max_age, time_t checked, time_t retry)
@@ -521,6 +534,27 @@ test_lists(void)
 	    "http-status", 503, "HTTP 503") == MTASTS_OK &&
 	    mtasts_store_log_fetch(s, "x.example", now - 30, NULL, "no-txt", 0,
 	    NULL) == MTASTS_OK, "log_fetch");
+	memset(&c, 0, sizeof(c));
+	CHECK(mtasts_store_foreach_fetch(s, "soon.example", 10, collect_fetch,
+	    &c) == MTASTS_OK && c.rows == 2,
+	    "foreach_fetch: the domain's rows");
+	CHECK_STREQ(c.names, "b:ok:200: a:ok:200:", "foreach_fetch: newest "
+	    "first");
+	memset(&c, 0, sizeof(c));
+	CHECK(mtasts_store_foreach_fetch(s, "soon.example", 1, collect_fetch,
+	    &c) == MTASTS_OK && strcmp(c.names, "b:ok:200:") == 0,
+	    "foreach_fetch: limit");
+	memset(&c, 0, sizeof(c));
+	CHECK(mtasts_store_foreach_fetch(s, "held.example", 0, collect_fetch,
+	    &c) == MTASTS_OK && strcmp(c.names, "c:http-status:503:HTTP 503") ==
+	    0, "foreach_fetch: every column; limit 0 is all");
+	memset(&c, 0, sizeof(c));
+	CHECK(mtasts_store_foreach_fetch(s, "x.example", -1, collect_fetch,
+	    &c) == MTASTS_OK && strcmp(c.names, "-:no-txt:0:") == 0,
+	    "foreach_fetch: NULL columns read as empty");
+	memset(&c, 0, sizeof(c));
+	CHECK(mtasts_store_foreach_fetch(s, "none.example", 10, collect_fetch,
+	    &c) == MTASTS_OK && c.rows == 0, "foreach_fetch: unknown domain");
 	CHECK(mtasts_store_stats(s, now, &stats) == MTASTS_OK, "stats");
 	CHECK(stats.by_mode[MTASTS_MODE_ENFORCE] == 3 &&
 	    stats.by_mode[MTASTS_MODE_TESTING] == 1 &&
