@@ -219,3 +219,36 @@ ctl forget enforce.sts-lab.test
 [ "$rc" = 0 ] && ok "forget: exit 0" || notok "forget: exit 0" "got $rc"
 ctl show enforce.sts-lab.test
 [ "$rc" = 1 ] && ok "show after forget: exit 1" || notok "show after forget: exit 1" "got $rc"
+
+# ---- the engine against every catalogue domain -------------------------------------
+# "refresh" runs the real engine (discovery, fetch, cache rules, SQLite) for each
+# domain in turn; its one-line outcome must be what the catalogue expects.
+sed "s|^Database .*|Database $W/engine.db|" "$W/ctl.conf" >"$W/engine.conf"
+chmod 600 "$W/engine.conf"
+while read -r domain expect class note; do
+    case $domain in ''|'#'*) continue ;; esac
+    "$LAB_SRC/lab-exec.sh" "$CTL" -c "$W/engine.conf" refresh "$domain" \
+        >"$W/out" 2>"$W/err"
+    rc=$?
+    line=$(head -n 1 "$W/out")
+    case $expect in
+    enforce|testing|none)
+        want="$domain: policy id * mode $expect*"; want_rc=0 ;;
+    no-policy)
+        want="$domain: no policy: $class*"; want_rc=0 ;;
+    temporary)
+        want="$domain: temporary failure*"; want_rc=3 ;;
+    esac
+    # shellcheck disable=SC2254
+    case $line in
+    $want)
+        if [ "$rc" = "$want_rc" ]; then
+            ok "engine: $domain -> $expect ($class)"
+        else
+            notok "engine: $domain -> $expect ($class)" "exit $rc, want $want_rc"
+        fi ;;
+    *)
+        notok "engine: $domain -> $expect ($class)" "got: $line" \
+            "stderr: $(head -c 300 "$W/err")" ;;
+    esac
+done <"$CATALOGUE"
