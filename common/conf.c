@@ -24,9 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "domain.h"
 #include "log.h"
 #include "status.h"
 
@@ -51,6 +53,15 @@ static const char *const facility_names[] = {
 /* In syslog order, so that LOG_ERR + index is the syslog priority. */
 static const char *const level_names[] = {
 	"err", "warning", "notice", "info", "debug", NULL
+};
+
+/* In the order of enum mtasts_failure_action and mtasts_engine_error_mode. */
+static const char *const failure_action_names[] = {
+	"defer", "reject", "bounce", NULL
+};
+
+static const char *const engine_error_names[] = {
+	"tempfail", "accept", NULL
 };
 
 #define OFF(field)	offsetof(struct mtasts_config, field)
@@ -105,6 +116,53 @@ const struct mtasts_conf_def mtasts_conf_defs[] = {
 	    OFF(fetch_retry_interval), "5m", 1, DAY, NULL, 1 },
 	{ "MaxDiscoveries", MTASTS_CONF_INT, OFF(max_discoveries), "64",
 	    1, 4096, NULL, 1 },
+	/* the milter socket is opened before privileges are dropped */
+	{ "Socket", MTASTS_CONF_STRING, OFF(milter_socket), NULL,
+	    0, 0, NULL, 0 },
+	{ "SocketMode", MTASTS_CONF_STRING, OFF(milter_socket_mode), NULL,
+	    0, 0, NULL, 0 },
+	/* RCPT-time verdicts; the MTA's own milter timeout must be longer */
+	{ "RcptTimeout", MTASTS_CONF_DURATION, OFF(rcpt_timeout), "5s",
+	    1, MINUTE, NULL, 1 },
+	{ "FailureAction", MTASTS_CONF_ENUM, OFF(failure_action), "defer",
+	    0, 0, failure_action_names, 1 },
+	{ "OnEngineError", MTASTS_CONF_ENUM, OFF(on_engine_error), "tempfail",
+	    0, 0, engine_error_names, 1 },
+	{ "SkipDomains", MTASTS_CONF_LIST, OFF(skip_domains), NULL,
+	    0, 0, NULL, 1 },
+	{ "EnforceDomains", MTASTS_CONF_LIST, OFF(enforce_domains), NULL,
+	    0, 0, NULL, 1 },
+	{ "RoutedDomains", MTASTS_CONF_LIST, OFF(routed_domains), NULL,
+	    0, 0, NULL, 1 },
+	{ "DomainFailureAction", MTASTS_CONF_LIST,
+	    OFF(domain_failure_action), NULL, 0, 0, NULL, 1 },
+	{ "TestingHeader", MTASTS_CONF_BOOL, OFF(testing_header), "no",
+	    0, 0, NULL, 1 },
+	/* RFC 8461 section 5.1: re-check before failing, but not per RCPT */
+	{ "RecheckInterval", MTASTS_CONF_DURATION, OFF(recheck_interval), "5m",
+	    1, DAY, NULL, 1 },
+	{ "SendmailPath", MTASTS_CONF_STRING, OFF(sendmail_path),
+	    "/usr/sbin/sendmail", 0, 0, NULL, 1 },
+	/* Postfix transports and Sendmail mailers that deliver to an MX */
+	{ "SmtpMailers", MTASTS_CONF_LIST, OFF(smtp_mailers),
+	    "smtp, esmtp, smtp8, dsmtp, relay", 0, 0, NULL, 1 },
+	/* the map server for Postfix and Sendmail; sockets open as root */
+	{ "MapSocket", MTASTS_CONF_STRING, OFF(map_socket), NULL,
+	    0, 0, NULL, 0 },
+	{ "MapSocketMode", MTASTS_CONF_STRING, OFF(map_socket_mode), NULL,
+	    0, 0, NULL, 0 },
+	{ "MapMaxClients", MTASTS_CONF_INT, OFF(map_max_clients), "256",
+	    1, 65536, NULL, 1 },
+	{ "MapMatchConcreteMx", MTASTS_CONF_BOOL, OFF(map_match_concrete_mx),
+	    "no", 0, 0, NULL, 1 },
+	{ "MapIdleTimeout", MTASTS_CONF_DURATION, OFF(map_idle_timeout), "60s",
+	    1, HOUR, NULL, 1 },
+	/* the daemon: who it runs as and where its pid goes */
+	{ "UserID", MTASTS_CONF_STRING, OFF(user_id), NULL,
+	    0, 0, NULL, 0 },
+	{ "PidFile", MTASTS_CONF_STRING, OFF(pid_file),
+	    LOCALSTATEDIR "/run/mta-sts-milter/mta-sts-milter.pid",
+	    0, 0, NULL, 0 },
 	{ NULL, MTASTS_CONF_BOOL, 0, NULL, 0, 0, NULL, 0 }
 };
 
@@ -737,6 +795,144 @@ mtasts_config_free(struct mtasts_config *cfg)
 	free(cfg);
 }
 
+int
+mtasts_failure_action_parse(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; failure_action_names[i] != NULL; i++)
+		if (strlen(failure_action_names[i]) == len &&
+		    strncasecmp(s, failure_action_names[i], len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * A domain list entry: a domain, or ".domain" for every name below it.
+ * The verdict compares entries without case, so case is not checked.
+ */
+static int
+domain_entry_ok(const char *s, size_t len)
+{
+	if (len > 0 && s[0] == '.') {
+		s++;
+		len--;
+	}
+	return len > 0 && mtasts_dns_name_valid(s, len, NULL);
+}
+
+static int
+check_domain_list(const char *name, const struct mtasts_strlist *l,
+    const char *fname, struct mtasts_diag *diag)
+{
+	char	sv[SHOW_MAX * 4 + 4];
+	size_t	i;
+	int	rc = 0;
+
+	for (i = 0; i < l->n; i++)
+		if (!domain_entry_ok(l->v[i], strlen(l->v[i]))) {
+			mtasts_diag_add(diag, 0, 0, "%s: %s entry '%s' is not "
+			    "a domain or .domain", fname, name,
+			    show(sv, sizeof(sv), l->v[i]));
+			rc = -1;
+		}
+	return rc;
+}
+
+/*
+ * Values the generic loader cannot judge: the entries of the domain lists,
+ * "domain:action" pairs and the octal socket mode.  Checked here so that
+ * "-n" reports them like any other mistake.
+ */
+static int
+check_verdict_params(const struct mtasts_config *cfg, const char *fname,
+    struct mtasts_diag *diag)
+{
+	const struct mtasts_strlist	*l = &cfg->domain_failure_action;
+	const char			*colon, *m;
+	char				 sv[SHOW_MAX * 4 + 4];
+	size_t				 i;
+	int				 rc = 0;
+
+	if (check_domain_list("SkipDomains", &cfg->skip_domains, fname,
+	    diag) == -1)
+		rc = -1;
+	if (check_domain_list("EnforceDomains", &cfg->enforce_domains, fname,
+	    diag) == -1)
+		rc = -1;
+	if (check_domain_list("RoutedDomains", &cfg->routed_domains, fname,
+	    diag) == -1)
+		rc = -1;
+	for (i = 0; i < l->n; i++) {
+		colon = strrchr(l->v[i], ':');
+		if (colon == NULL || !domain_entry_ok(l->v[i],
+		    (size_t)(colon - l->v[i])) ||
+		    mtasts_failure_action_parse(colon + 1,
+		    strlen(colon + 1)) == -1) {
+			mtasts_diag_add(diag, 0, 0, "%s: DomainFailureAction "
+			    "entry '%s' is not domain:defer, domain:reject or "
+			    "domain:bounce", fname,
+			    show(sv, sizeof(sv), l->v[i]));
+			rc = -1;
+		}
+	}
+	if ((m = cfg->milter_socket_mode) != NULL) {
+		for (i = 0; m[i] >= '0' && m[i] <= '7'; i++)
+			;
+		if (i == 0 || i > 4 || m[i] != '\0') {
+			mtasts_diag_add(diag, 0, 0, "%s: SocketMode '%s' is not "
+			    "an octal mode such as 0660", fname,
+			    show(sv, sizeof(sv), m));
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+int
+mtasts_conf_parse_mode(const char *s, unsigned int *out)
+{
+	unsigned int	v = 0;
+	size_t		i;
+
+	for (i = 0; s[i] >= '0' && s[i] <= '7'; i++)
+		v = v * 8 + (unsigned int)(s[i] - '0');
+	if (i == 0 || i > 4 || s[i] != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The daemon's values that the generic loader cannot judge. */
+static int
+check_daemon_params(const struct mtasts_config *cfg, const char *fname,
+    struct mtasts_diag *diag)
+{
+	char		sv[SHOW_MAX * 4 + 4];
+	unsigned int	mode;
+	int		rc = 0;
+
+	if (cfg->map_socket_mode != NULL &&
+	    mtasts_conf_parse_mode(cfg->map_socket_mode, &mode) == -1) {
+		mtasts_diag_add(diag, 0, 0, "%s: MapSocketMode '%s' is not an "
+		    "octal mode such as 0660", fname,
+		    show(sv, sizeof(sv), cfg->map_socket_mode));
+		rc = -1;
+	}
+	if (cfg->user_id != NULL && (cfg->user_id[0] == '\0' ||
+	    cfg->user_id[0] == ':')) {
+		mtasts_diag_add(diag, 0, 0, "%s: UserID '%s' names no user",
+		    fname, show(sv, sizeof(sv), cfg->user_id));
+		rc = -1;
+	}
+	if (cfg->pid_file != NULL && cfg->pid_file[0] != '/') {
+		mtasts_diag_add(diag, 0, 0, "%s: PidFile '%s' is not an absolute "
+		    "path", fname, show(sv, sizeof(sv), cfg->pid_file));
+		rc = -1;
+	}
+	return rc;
+}
+
 /* Defaults, then the file; the diag is the caller's, already initialised. */
 static struct mtasts_config *
 config_parse(const char *buf, size_t len, const char *fname,
@@ -752,6 +948,13 @@ config_parse(const char *buf, size_t len, const char *fname,
 	}
 	rc = mtasts_conf_defaults(mtasts_conf_defs, cfg, diag);
 	if (mtasts_conf_apply(mtasts_conf_defs, cfg, buf, len, fname,
+	    diag) == -1)
+		rc = -1;
+	if (rc == 0 && check_verdict_params(cfg,
+	    fname != NULL ? fname : "(config)", diag) == -1)
+		rc = -1;
+	/* These values are independent of the rest: report them always. */
+	if (check_daemon_params(cfg, fname != NULL ? fname : "(config)",
 	    diag) == -1)
 		rc = -1;
 	if (rc == -1) {

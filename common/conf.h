@@ -66,7 +66,48 @@ struct mtasts_config {
 	long		 negative_cache_time;
 	long		 fetch_retry_interval;
 	long		 max_discoveries;
+	/* RCPT-time verdicts (common/verdict.c) and the milter */
+	char		*milter_socket;
+	char		*milter_socket_mode;	/* octal text, checked at load */
+	long		 rcpt_timeout;
+	int		 failure_action;	/* enum mtasts_failure_action */
+	int		 on_engine_error;	/* enum mtasts_engine_error_mode */
+	struct mtasts_strlist skip_domains;
+	struct mtasts_strlist enforce_domains;
+	struct mtasts_strlist routed_domains;
+	struct mtasts_strlist domain_failure_action;	/* "domain:action" */
+	int		 testing_header;
+	long		 recheck_interval;
+	char		*sendmail_path;
+	struct mtasts_strlist smtp_mailers;	/* {rcpt_mailer} values checked */
+	/* the map server (milter/mapd.c) and the daemon (mta-sts-milter.c) */
+	char		*map_socket;
+	char		*map_socket_mode;	/* octal text, checked at load */
+	long		 map_max_clients;
+	int		 map_match_concrete_mx;
+	long		 map_idle_timeout;
+	char		*user_id;		/* "user" or "user:group" */
+	char		*pid_file;
 };
+
+/* FailureAction values, in the order of their names in the table. */
+enum mtasts_failure_action {
+	MTASTS_FAIL_DEFER = 0,
+	MTASTS_FAIL_REJECT,
+	MTASTS_FAIL_BOUNCE
+};
+
+/* OnEngineError values. */
+enum mtasts_engine_error_mode {
+	MTASTS_ENGERR_TEMPFAIL = 0,
+	MTASTS_ENGERR_ACCEPT
+};
+
+/*
+ * "defer", "reject" or "bounce" to its value; -1 when s is none of them.
+ * The verdict reads DomainFailureAction entries with it.
+ */
+int	mtasts_failure_action_parse(const char *s, size_t len);
 
 /* The table of every parameter, terminated by a row with name == NULL. */
 extern const struct mtasts_conf_def mtasts_conf_defs[];
@@ -111,6 +152,9 @@ void			 mtasts_config_log_setup(const struct mtasts_config *,
 
 /* Free a configuration; NULL is accepted. */
 void			 mtasts_config_free(struct mtasts_config *);
+
+/* An octal file mode of 1 to 4 digits ("0660") into *out; 0 or -1. */
+int	mtasts_conf_parse_mode(const char *s, unsigned int *out);
 
 /* Value parsers shared with the command line: 0 on success, -1 if malformed. */
 int	mtasts_conf_parse_bool(const char *s, int *out);

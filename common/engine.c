@@ -56,6 +56,11 @@
 #define PRUNE_INTERVAL		3600	/* s, between store prunes */
 #define HISTORY_KEEP		(30 * 86400)	/* s of fetch_log kept */
 #define LOOP_MAX_WAIT_MS	1000
+#define MX_BUCKETS		1024
+#define MX_CACHE_MAX		16384	/* MX sets kept in memory */
+#define MX_TTL_MIN		30	/* s: a TTL of 0 would cost a query */
+#define MX_TTL_MAX		3600	/* s: per RCPT */
+#define MX_TEMP_LIFETIME	30	/* s, MX lookup trouble remembered */
 
 struct disc {
 	struct disc		*next;
@@ -76,6 +81,28 @@ struct forget {
 	char			 domain[256];
 };
 
+/* An MX set in memory: hosts as NUL-separated names in data[]. */
+struct mx_entry {
+	struct mx_entry		*next;
+	int64_t			 expires_at;
+	uint8_t			 status;	/* enum mtasts_status */
+	uint8_t			 implicit, null_mx;
+	uint8_t			 n;
+	uint16_t		 total;
+	uint16_t		 pref[MTASTS_MX_SET_MAX];
+	char			 reason[24];
+	char			 data[];	/* domain\0host\0host\0... */
+};
+
+/* An MX lookup queued or running. */
+struct mxq {
+	struct mxq		*next;
+	struct mtasts_engine	*e;
+	char			 domain[256];
+	int			 started;
+	unsigned int		 qid;
+};
+
 struct mtasts_engine {
 	const struct mtasts_config	*cfg;
 	struct mtasts_engine_opts	 opts;
@@ -89,6 +116,9 @@ struct mtasts_engine {
 	struct forget			*forgets;
 	int				 stopping;
 	struct mtasts_engine_stats	 st;
+	struct mx_entry			*mx_tab[MX_BUCKETS];
+	size_t				 mx_count;
+	struct mxq			*mxqs;
 
 	/* worker thread only */
 	pthread_t			 worker;
@@ -549,6 +579,9 @@ txt_without_policy(struct disc *d, int temporary, const char *cls,
 		 * checked so the TXT is not re-queried on every lookup.
 		 */
 		ent->txt_checked_at = now;
+		/* Not answered: no re-check in the sense of RFC 8461 §5.1. */
+		copy_str(ent->reason, sizeof(ent->reason), temporary ? cls :
+		    "");
 		kept = 1;
 	} else if (temporary)
 		(void)mtasts_cache_put_negative(e->cache,
@@ -627,6 +660,7 @@ on_txt(void *arg, const struct mtasts_dns_answer *a)
 	if (ent != NULL && ent->kind == MTASTS_CACHE_POLICY &&
 	    mtasts_cache_usable(ent, now) && strcmp(ent->id, d->id) == 0) {
 		ent->txt_checked_at = now;
+		ent->reason[0] = '\0';
 		same = 1;
 		/* Unchanged id: fetch only for a due or forced refresh. */
 		if (!d->force)
@@ -711,6 +745,384 @@ disc_abandon_all(struct mtasts_engine *e)
 	}
 	e->ndiscs = 0;
 	e->nrunning = 0;
+	pthread_cond_broadcast(&e->done);
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* ------------------------------------------------------------ MX sets */
+
+static uint32_t
+mx_hash(const char *domain)
+{
+	uint32_t	h = 2166136261u;	/* FNV-1a */
+
+	for (; *domain != '\0'; domain++)
+		h = (h ^ (unsigned char)*domain) * 16777619u;
+	return h % MX_BUCKETS;
+}
+
+/* The entry of domain, or NULL; lock held. */
+static struct mx_entry *
+mx_get(struct mtasts_engine *e, const char *domain)
+{
+	struct mx_entry	*m;
+
+	for (m = e->mx_tab[mx_hash(domain)]; m != NULL; m = m->next)
+		if (strcmp(m->data, domain) == 0)
+			return m;
+	return NULL;
+}
+
+/* Unlink and free the entry of domain, if any; lock held. */
+static void
+mx_remove(struct mtasts_engine *e, const char *domain)
+{
+	struct mx_entry	**pp, *m;
+
+	for (pp = &e->mx_tab[mx_hash(domain)]; (m = *pp) != NULL;
+	    pp = &m->next)
+		if (strcmp(m->data, domain) == 0) {
+			*pp = m->next;
+			free(m);
+			e->mx_count--;
+			return;
+		}
+}
+
+/*
+ * Make room for one more entry; lock held.  Expired entries go first; if
+ * the table is still full, the one closest to expiry goes, so memory stays
+ * bounded whatever the mail mix.
+ */
+static void
+mx_make_room(struct mtasts_engine *e, int64_t now)
+{
+	struct mx_entry	**pp, *m, **victim = NULL;
+	size_t		  i;
+
+	if (e->mx_count < MX_CACHE_MAX)
+		return;
+	for (i = 0; i < MX_BUCKETS; i++)
+		for (pp = &e->mx_tab[i]; (m = *pp) != NULL;) {
+			if (m->expires_at <= now) {
+				*pp = m->next;
+				free(m);
+				e->mx_count--;
+				continue;
+			}
+			if (victim == NULL || m->expires_at <
+			    (*victim)->expires_at)
+				victim = pp;
+			pp = &m->next;
+		}
+	if (e->mx_count >= MX_CACHE_MAX && victim != NULL) {
+		m = *victim;
+		*victim = m->next;
+		free(m);
+		e->mx_count--;
+	}
+}
+
+static void
+mx_cache_free(struct mtasts_engine *e)
+{
+	struct mx_entry	*m;
+	struct mxq	*q;
+	size_t		 i;
+
+	for (i = 0; i < MX_BUCKETS; i++)
+		while ((m = e->mx_tab[i]) != NULL) {
+			e->mx_tab[i] = m->next;
+			free(m);
+		}
+	e->mx_count = 0;
+	while ((q = e->mxqs) != NULL) {
+		e->mxqs = q->next;
+		free(q);
+	}
+}
+
+static void
+mx_fill(const struct mx_entry *m, struct mtasts_mx_set *out)
+{
+	const char	*p;
+	size_t		 i;
+
+	out->status = (enum mtasts_status)m->status;
+	out->implicit = m->implicit;
+	out->null_mx = m->null_mx;
+	out->total = m->total;
+	out->expires_at = m->expires_at;
+	copy_str(out->reason, sizeof(out->reason), m->reason);
+	p = m->data + strlen(m->data) + 1;
+	for (i = 0; i < m->n; i++) {
+		copy_str(out->host[i], sizeof(out->host[i]), p);
+		out->pref[i] = m->pref[i];
+		p += strlen(p) + 1;
+	}
+	out->n = m->n;
+}
+
+static struct mxq *
+mxq_find(struct mtasts_engine *e, const char *domain)
+{
+	struct mxq	*q;
+
+	for (q = e->mxqs; q != NULL; q = q->next)
+		if (strcmp(q->domain, domain) == 0)
+			return q;
+	return NULL;
+}
+
+/* The lookup of domain, queued if none is under way; lock held. */
+static struct mxq *
+mxq_want(struct mtasts_engine *e, const char *domain)
+{
+	struct mxq	*q;
+
+	if ((q = mxq_find(e, domain)) != NULL)
+		return q;
+	if (e->stopping || strlen(domain) >= sizeof(q->domain))
+		return NULL;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->e = e;
+	copy_str(q->domain, sizeof(q->domain), domain);
+	q->next = e->mxqs;
+	e->mxqs = q;
+	if (e->fet != NULL)
+		mtasts_fetcher_wakeup(e->fet);
+	return q;
+}
+
+/* Worker: record what a lookup learnt, wake its waiters, free it. */
+static void
+mxq_finish(struct mxq *q, struct mx_entry *m)
+{
+	struct mtasts_engine	*e = q->e;
+	struct mxq		**pp;
+	uint32_t		 h;
+
+	pthread_mutex_lock(&e->lock);
+	for (pp = &e->mxqs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == q) {
+			*pp = q->next;
+			break;
+		}
+	if (m != NULL) {
+		mx_remove(e, q->domain);
+		mx_make_room(e, now_s(e));
+		h = mx_hash(q->domain);
+		m->next = e->mx_tab[h];
+		e->mx_tab[h] = m;
+		e->mx_count++;
+	}
+	pthread_cond_broadcast(&e->done);
+	pthread_mutex_unlock(&e->lock);
+	free(q);
+}
+
+/* An entry with room for the domain and nhosts names from hosts[]. */
+static struct mx_entry *
+mx_entry_new(const char *domain, char (*hosts)[MTASTS_MX_NAME_BUFSZ],
+    size_t nhosts)
+{
+	struct mx_entry	*m;
+	size_t		 len = strlen(domain) + 1, i, off;
+
+	for (i = 0; i < nhosts; i++)
+		len += strlen(hosts[i]) + 1;
+	if ((m = calloc(1, sizeof(*m) + len)) == NULL)
+		return NULL;
+	off = strlen(domain) + 1;
+	memcpy(m->data, domain, off);
+	for (i = 0; i < nhosts; i++) {
+		size_t	l = strlen(hosts[i]) + 1;
+
+		memcpy(m->data + off, hosts[i], l);
+		off += l;
+	}
+	m->n = (uint8_t)nhosts;
+	return m;
+}
+
+static int64_t
+clamp_ttl(int64_t ttl, int64_t lo, int64_t hi)
+{
+	if (ttl < lo)
+		ttl = lo;
+	return ttl > hi ? hi : ttl;
+}
+
+/*
+ * The records of an answer in preference order, without duplicates and
+ * without a null MX; *nullmx is set when a null MX was among them.
+ * Returns how many were readable.
+ */
+static size_t
+mx_collect(const struct mtasts_dns_answer *a,
+    char (*hosts)[MTASTS_MX_NAME_BUFSZ], unsigned int *pref, size_t max,
+    int *nullmx, size_t *readable)
+{
+	char		 name[MTASTS_MX_NAME_BUFSZ];
+	unsigned int	 p;
+	size_t		 i, j, k, n = 0;
+
+	*nullmx = 0;
+	*readable = 0;
+	for (i = 0; i < a->count; i++) {
+		if (mtasts_dns_mx_parse(a->rdata[i], a->rdlen[i], &p, name,
+		    sizeof(name)) == -1)
+			continue;
+		(*readable)++;
+		if (name[0] == '\0') {
+			*nullmx = 1;
+			continue;
+		}
+		for (j = 0; j < n && strcmp(hosts[j], name) != 0; j++)
+			;
+		if (j < n)
+			continue;	/* listed twice: the first one counts */
+		/* Insertion sort; equal preferences keep the DNS order. */
+		for (j = n; j > 0 && pref[j - 1] > p; j--)
+			;
+		if (j >= max)
+			continue;
+		k = n < max ? n : max - 1;
+		for (; k > j; k--) {
+			memcpy(hosts[k], hosts[k - 1], sizeof(hosts[k]));
+			pref[k] = pref[k - 1];
+		}
+		copy_str(hosts[j], sizeof(hosts[j]), name);
+		pref[j] = p;
+		if (n < max)
+			n++;
+	}
+	return n;
+}
+
+/* Worker: an MX answer arrived. */
+static void
+on_mx(void *arg, const struct mtasts_dns_answer *a)
+{
+	struct mxq		*q = arg;
+	struct mtasts_engine	*e = q->e;
+	struct mx_entry		*m;
+	char			 hosts[MTASTS_MX_SET_MAX][MTASTS_MX_NAME_BUFSZ];
+	unsigned int		 pref[MTASTS_MX_SET_MAX];
+	enum mtasts_status	 st = MTASTS_OK;
+	const char		*reason = "";
+	int64_t			 now = now_s(e), life;
+	size_t			 n = 0, readable = 0, i;
+	int			 nullmx = 0, implicit = 0;
+
+	q->qid = 0;
+	life = clamp_ttl(a->ttl, MX_TTL_MIN, MX_TTL_MAX);
+	switch (a->status) {
+	case MTASTS_DNS_OK:
+		n = mx_collect(a, hosts, pref, MTASTS_MX_SET_MAX, &nullmx,
+		    &readable);
+		if (readable == 0) {
+			st = MTASTS_TEMPFAIL;
+			reason = "bad-mx";
+			life = MX_TEMP_LIFETIME;
+		} else if (n == 0)
+			implicit = 1;	/* only a null MX */
+		else
+			nullmx = 0;	/* RFC 7505 §3: ignored beside others */
+		break;
+	case MTASTS_DNS_NODATA:
+		implicit = 1;
+		life = clamp_ttl(a->ttl, MX_TTL_MIN, e->cfg->negative_cache_time);
+		break;
+	case MTASTS_DNS_NXDOMAIN:
+		st = MTASTS_NOPOLICY;
+		reason = "nxdomain";
+		life = clamp_ttl(a->ttl, MX_TTL_MIN, e->cfg->negative_cache_time);
+		break;
+	default:
+		st = MTASTS_TEMPFAIL;
+		reason = a->status == MTASTS_DNS_TIMEOUT ? "dns-timeout" :
+		    a->status == MTASTS_DNS_BOGUS ? "dns-bogus" :
+		    a->status == MTASTS_DNS_SERVFAIL ? "dns-servfail" :
+		    "dns-error";
+		life = MX_TEMP_LIFETIME;
+		break;
+	}
+	if (implicit) {
+		/* RFC 8461 §4.1: the implicit MX is the domain itself. */
+		copy_str(hosts[0], sizeof(hosts[0]), q->domain);
+		pref[0] = 0;
+		n = 1;
+	}
+	if (life > e->cfg->negative_cache_time && st != MTASTS_OK)
+		life = e->cfg->negative_cache_time;
+	mtasts_log(LOG_DEBUG, q->domain, "MX %s: %s (%zu records, %zu used%s)",
+	    a->qname, mtasts_dns_rcode_str(a->status), a->count, n,
+	    implicit ? (nullmx ? ", null MX" : ", implicit") : "");
+	if ((m = mx_entry_new(q->domain, hosts, n)) != NULL) {
+		m->status = (uint8_t)st;
+		m->implicit = (uint8_t)implicit;
+		m->null_mx = (uint8_t)nullmx;
+		m->total = (uint16_t)(a->count > UINT16_MAX ? UINT16_MAX :
+		    a->count);
+		for (i = 0; i < n; i++)
+			m->pref[i] = (uint16_t)pref[i];
+		m->expires_at = now + life;
+		copy_str(m->reason, sizeof(m->reason), reason);
+	} else
+		mtasts_log(LOG_ERR, q->domain, "out of memory caching MX");
+	mxq_finish(q, m);
+}
+
+/* Worker: start every queued MX lookup. */
+static void
+mx_start_queued(struct mtasts_engine *e)
+{
+	struct mxq	*q, *todo[64];
+	struct mx_entry	*m;
+	size_t		 n, i;
+
+	do {
+		n = 0;
+		pthread_mutex_lock(&e->lock);
+		for (q = e->mxqs; q != NULL && n < 64; q = q->next)
+			if (!q->started) {
+				q->started = 1;
+				todo[n++] = q;
+			}
+		pthread_mutex_unlock(&e->lock);
+		for (i = 0; i < n; i++) {
+			q = todo[i];
+			if (mtasts_resolver_query(e->res, q->domain,
+			    MTASTS_RR_MX, on_mx, q, &q->qid) == MTASTS_OK)
+				continue;
+			mtasts_log(LOG_ERR, q->domain, "cannot start the MX "
+			    "lookup");
+			if ((m = mx_entry_new(q->domain, NULL, 0)) != NULL) {
+				m->status = MTASTS_TEMPFAIL;
+				m->expires_at = now_s(e) + MX_TEMP_LIFETIME;
+				copy_str(m->reason, sizeof(m->reason),
+				    "dns-error");
+			}
+			mxq_finish(q, m);
+		}
+	} while (n == 64);
+}
+
+/* Worker: abandon every MX lookup (engine stopping). */
+static void
+mx_abandon_all(struct mtasts_engine *e)
+{
+	struct mxq	*q;
+
+	pthread_mutex_lock(&e->lock);
+	while ((q = e->mxqs) != NULL) {
+		e->mxqs = q->next;
+		if (q->qid)
+			mtasts_resolver_cancel(e->res, q->qid);
+		free(q);
+	}
 	pthread_cond_broadcast(&e->done);
 	pthread_mutex_unlock(&e->lock);
 }
@@ -825,6 +1237,7 @@ worker_main(void *arg)
 		if (stop)
 			break;
 		start_queued(e);
+		mx_start_queued(e);
 		timeout = LOOP_MAX_WAIT_MS;
 		t = mtasts_resolver_next_timeout_ms(e->res,
 		    mtasts_resolver_now());
@@ -842,6 +1255,7 @@ worker_main(void *arg)
 		housekeeping(e, now_s(e));
 	}
 	disc_abandon_all(e);
+	mx_abandon_all(e);
 	return NULL;
 }
 
@@ -931,6 +1345,7 @@ mtasts_engine_free(struct mtasts_engine *e)
 	mtasts_resolver_free(e->res);
 	mtasts_store_close(e->store);
 	mtasts_cache_free(e->cache);
+	mx_cache_free(e);
 	pthread_cond_destroy(&e->done);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
@@ -1082,4 +1497,57 @@ mtasts_engine_stats(struct mtasts_engine *e, struct mtasts_engine_stats *out)
 	out->domains = mtasts_cache_count(e->cache);
 	out->discoveries = e->ndiscs;
 	pthread_mutex_unlock(&e->lock);
+}
+
+int64_t
+mtasts_answer_txt_checked(const struct mtasts_answer *a, const char **trouble)
+{
+	if (trouble != NULL)
+		*trouble = a->entry != NULL ? a->entry->reason : "";
+	return a->entry != NULL ? a->entry->txt_checked_at : 0;
+}
+
+enum mtasts_status
+mtasts_engine_mx(struct mtasts_engine *e, const char *domain, long budget_ms,
+    struct mtasts_mx_set *out)
+{
+	struct timespec	 deadline;
+	struct mx_entry	*m;
+	int		 rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	deadline_after(&deadline, budget_ms > 0 ? budget_ms : 0);
+	pthread_mutex_lock(&e->lock);
+	if ((m = mx_get(e, domain)) != NULL && now_s(e) < m->expires_at) {
+		mx_fill(m, out);
+		pthread_mutex_unlock(&e->lock);
+		return out->status;
+	}
+	if (mxq_want(e, domain) == NULL) {
+		pthread_mutex_unlock(&e->lock);
+		copy_str(out->reason, sizeof(out->reason), e->stopping ?
+		    "engine stopped" : "out of memory");
+		return out->status = MTASTS_INTERNAL;
+	}
+	while (mxq_find(e, domain) != NULL && !e->stopping && rc == 0)
+		rc = pthread_cond_timedwait(&e->done, &e->lock, &deadline);
+	if ((m = mx_get(e, domain)) != NULL && now_s(e) < m->expires_at)
+		mx_fill(m, out);
+	else if (e->stopping) {
+		copy_str(out->reason, sizeof(out->reason), "engine stopped");
+		out->status = MTASTS_INTERNAL;
+	} else {
+		out->pending = mxq_find(e, domain) != NULL;
+		copy_str(out->reason, sizeof(out->reason), out->pending ?
+		    "pending" : "unknown");
+		out->status = MTASTS_TEMPFAIL;
+	}
+	pthread_mutex_unlock(&e->lock);
+	return out->status;
+}
+
+int64_t
+mtasts_engine_now(const struct mtasts_engine *e)
+{
+	return now_s(e);
 }

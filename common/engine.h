@@ -101,6 +101,66 @@ enum mtasts_status	 mtasts_engine_refresh(struct mtasts_engine *,
 void			 mtasts_engine_forget(struct mtasts_engine *,
 			    const char *domain);
 
+/*
+ * When the _mta-sts TXT record behind a policy answer was last looked up
+ * (the fetch itself counts), 0 when unknown.  *trouble (may be NULL) gets
+ * "" when that lookup was answered, or the class of its temporary failure
+ * ("dns-servfail", "dns-timeout", ...) when the cached policy was kept
+ * because DNS failed: such a look-up is no re-check in the sense of RFC
+ * 8461 §5.1 step 3.  Borrowed from the answer.
+ */
+int64_t		 mtasts_answer_txt_checked(const struct mtasts_answer *,
+		    const char **trouble);
+
+/*
+ * MX lookups for RCPT-time verdicts.  The worker asks libunbound, like
+ * for discoveries, and keeps each RRset in memory for its TTL (bounded),
+ * negative answers too, so that a busy domain costs one lookup per TTL.
+ */
+#define MTASTS_MX_SET_MAX	16	/* hosts kept, best preference first */
+#define MTASTS_MX_NAME_BUFSZ	256
+
+/*
+ * The MX hosts of a domain, owned by the caller (plain data, nothing to
+ * release).
+ *
+ *  status MTASTS_OK        host[0..n) in preference order (RFC 5321
+ *                          §5.1), duplicates removed.  With no MX record
+ *                          (NODATA, implicit) or only a null MX (RFC
+ *                          7505, null_mx) the set is the domain itself,
+ *                          as RFC 8461 §4.1 matches the implicit MX.
+ *  status MTASTS_NOPOLICY  the domain does not exist: reason "nxdomain"
+ *  status MTASTS_TEMPFAIL  reason "pending" (lookup still running when
+ *                          the budget ran out), "dns-servfail",
+ *                          "dns-timeout", "dns-bogus", "dns-error" or
+ *                          "bad-mx" (no record could be read)
+ *  status MTASTS_INTERNAL  out of memory, engine stopped
+ */
+struct mtasts_mx_set {
+	enum mtasts_status	 status;
+	int			 pending;
+	int			 implicit;
+	int			 null_mx;
+	size_t			 n;
+	size_t			 total;		/* records seen; n may be less */
+	int64_t			 expires_at;
+	char			 reason[32];
+	unsigned int		 pref[MTASTS_MX_SET_MAX];
+	char			 host[MTASTS_MX_SET_MAX][MTASTS_MX_NAME_BUFSZ];
+};
+
+/*
+ * The MX set of domain (normalised).  Answered from memory when known;
+ * otherwise one lookup per domain is started (shared by all callers) and
+ * the caller waits up to budget_ms.  Thread-safe.
+ */
+enum mtasts_status	 mtasts_engine_mx(struct mtasts_engine *,
+			    const char *domain, long budget_ms,
+			    struct mtasts_mx_set *out);
+
+/* The engine's clock (the injected one in tests), in Unix seconds. */
+int64_t			 mtasts_engine_now(const struct mtasts_engine *);
+
 struct mtasts_engine_stats {
 	size_t		domains;	/* entries in memory */
 	size_t		policies[3];	/* usable policies per mode */

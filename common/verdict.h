@@ -1,0 +1,84 @@
+/*
+ * verdict.h: the RCPT-time decision for one recipient domain, shared by
+ * the milter and the OpenSMTPD filter.  A front end hands over the domain
+ * part of the address and a time budget, and maps the action it gets back
+ * to its protocol: an SMTP reply, an accepted recipient, a header, a DSN.
+ */
+#ifndef MTASTS_VERDICT_H
+#define MTASTS_VERDICT_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "domain.h"
+#include "engine.h"
+#include "policy.h"
+#include "txt.h"
+
+enum mtasts_action {
+	MTASTS_ACTION_ACCEPT = 0,	/* deliver as usual */
+	MTASTS_ACTION_TESTING,		/* deliver; a testing policy applied */
+	MTASTS_ACTION_DEFER,		/* 4xx: try again later */
+	MTASTS_ACTION_REJECT,		/* 5xx at RCPT */
+	MTASTS_ACTION_BOUNCE		/* accept, drop at EOM, send a DSN */
+};
+
+/*
+ * The outcome for one recipient domain.  Plain data owned by the caller.
+ * reason is one token for the log line ("mx-match", "no-policy:no-txt",
+ * "no-mx-match", ...); smtp_code, status and text make the reply for
+ * DEFER and REJECT, and the Status and Diagnostic-Code of a DSN for
+ * BOUNCE.  For ACCEPT and TESTING they are empty.
+ */
+struct mtasts_verdict {
+	enum mtasts_action	 action;
+	int			 has_policy;	/* mode and policy_id are set */
+	enum mtasts_mode	 mode;		/* as published */
+	int			 forced;	/* EnforceDomains applied */
+	int			 would_fail;	/* TESTING: no MX matches */
+	int			 rechecked;	/* TXT re-checked for this */
+	int			 add_header;	/* TESTING and TestingHeader */
+	char			 domain[MTASTS_DOMAIN_BUFSZ];	/* normalised */
+	char			 policy_id[MTASTS_ID_MAX + 1];
+	char			 mx[MTASTS_MX_NAME_BUFSZ];	/* first match */
+	char			 reason[64];
+	int			 smtp_code;	/* 451, 550 or 0 */
+	char			 status[8];	/* enhanced status: "4.7.5" */
+	char			 text[512];	/* reply text, no CR/LF, no % */
+};
+
+/*
+ * Decide about mail to the domain dom[0..len) (as found after the '@',
+ * raw: it is normalised here).  Waits for the engine at most budget_ms in
+ * all.  The configuration is borrowed for the call.  Never fails: engine
+ * trouble becomes the action OnEngineError asks for.
+ *
+ * Rules, in order: address literals (RFC 8461 §3.4), SkipDomains and
+ * RoutedDomains are accepted untouched; no policy or mode none accepts;
+ * testing accepts and says whether it would have failed; enforce needs an
+ * MX host that matches a policy pattern (§4.1) and otherwise re-checks
+ * the policy in DNS (§5.1 step 3) before the domain's FailureAction
+ * applies: until that re-check has been answered, the action is DEFER
+ * whatever is configured.  EnforceDomains turns testing into enforce and
+ * defers domains that publish no usable policy.
+ */
+void		 mtasts_verdict_rcpt(struct mtasts_engine *,
+		    const struct mtasts_config *, const char *dom, size_t len,
+		    long budget_ms, struct mtasts_verdict *out);
+
+/*
+ * How well domain matches a SkipDomains-style list: 0 not at all, else
+ * larger for closer entries ("example.com" matches exactly; ".example.com"
+ * matches every name below example.com, not example.com itself).
+ */
+size_t		 mtasts_domain_list_match(const struct mtasts_strlist *,
+		    const char *domain);
+
+/* The failure action for an enforce failure of domain (normalised). */
+enum mtasts_failure_action mtasts_verdict_failure_action(
+		    const struct mtasts_config *, const char *domain);
+
+/* "accept", "testing", "defer", "reject" or "bounce"; never NULL. */
+const char	*mtasts_action_str(enum mtasts_action);
+
+#endif /* MTASTS_VERDICT_H */

@@ -1,0 +1,762 @@
+/*
+ * mapd.c: the socketmap TLS policy server (see mapd.h).
+ *
+ * Why one thread with poll(2) and not a thread per connection: every
+ * answer comes from memory in microseconds (the engine lookup never waits
+ * with a budget of 0), so a single thread keeps up with any number of
+ * MTA processes, and poll gives idle timeouts, pipelining and partial
+ * reads of slow clients for free.  A thread per connection would need a
+ * cap, a stack per idle Postfix connection, and locking for nothing.
+ *
+ * Each client owns an incremental netstring decoder (requests of at most
+ * MTASTS_MAPREQ_MAX bytes) and a capped output buffer.  A client that
+ * sends garbage, oversized requests or never reads its replies loses its
+ * own connection, with a warning; nothing it does reaches another client.
+ * The engine answers are rendered by common/mapreply.c.
+ */
+#include <config.h>
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "domain.h"
+#include "engine.h"
+#include "log.h"
+#include "mapd.h"
+#include "mapreply.h"
+#include "netstring.h"
+#include "status.h"
+
+#define READ_CHUNK	4096
+/* Replies waiting for a client: above HIGH we stop reading its requests. */
+#define OUT_HIGH	(64 * 1024)
+#define OUT_MAX		(1024 * 1024)
+/* Longest poll sleep, so that a changed idle timeout applies soon. */
+#define POLL_MAX_MS	1000
+#define LOG_KEY_MAX	300	/* bytes of a key quoted in a log line */
+/* poll slots: the stop pipe, the listener, then the clients */
+#define PFD_CLIENT	2
+
+struct client {
+	int			 fd;
+	unsigned long		 id;
+	int			 eof;		/* peer closed its side */
+	uint64_t		 last_ms;	/* last byte in or out */
+	struct mtasts_netstring	 ns;
+	struct mtasts_buf	 out;
+	size_t			 outoff;	/* bytes of out already sent */
+	char			 peer[64];
+};
+
+static struct {
+	const struct mtasts_config	*cfg;
+	struct mtasts_engine		*engine;
+	int				 lfd;		/* -1: none */
+	char				 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int				 wake[2];	/* stop pipe */
+	pthread_t			 thr;
+	int				 running;
+	unsigned long			 next_id;
+	struct client			**clients;
+	size_t				 nclients;
+	/* reloadable settings, guarded by lock */
+	pthread_mutex_t			 lock;
+	size_t				 max_clients;
+	uint64_t			 idle_ms;
+	int				 concrete;
+} M = {
+	.lfd = -1,
+	.wake = { -1, -1 },
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int
+set_flags(int fd)
+{
+	int	fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static int
+parse_inet(const char *rest, int family, struct sockaddr_storage *ss,
+    socklen_t *len, struct mtasts_diag *diag, const char *spec)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+	const char		*at;
+	char			 host[64];
+	unsigned long		 port = 0;
+	size_t			 i, plen;
+
+	at = strchr(rest, '@');
+	plen = at != NULL ? (size_t)(at - rest) : strlen(rest);
+	for (i = 0; i < plen && rest[i] >= '0' && rest[i] <= '9' && i < 6; i++)
+		port = port * 10 + (unsigned long)(rest[i] - '0');
+	if (plen == 0 || i != plen || port == 0 || port > 65535) {
+		mtasts_diag_add(diag, 0, 0, "socket %s: bad port", spec);
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	if (at != NULL && (strlen(at + 1) == 0 ||
+	    strlen(at + 1) >= sizeof(host))) {
+		mtasts_diag_add(diag, 0, 0, "socket %s: bad address", spec);
+		return -1;
+	}
+	if (at != NULL)
+		(void)snprintf(host, sizeof(host), "%s", at + 1);
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		if (at != NULL && inet_pton(AF_INET, host,
+		    &sin->sin_addr) != 1) {
+			mtasts_diag_add(diag, 0, 0, "socket %s: '%s' is not "
+			    "a numeric IPv4 address", spec, host);
+			return -1;
+		}
+		*len = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_addr = in6addr_any;
+		if (at != NULL && inet_pton(AF_INET6, host,
+		    &sin6->sin6_addr) != 1) {
+			mtasts_diag_add(diag, 0, 0, "socket %s: '%s' is not "
+			    "a numeric IPv6 address", spec, host);
+			return -1;
+		}
+		*len = sizeof(*sin6);
+	}
+	return 0;
+}
+
+int
+mapd_parse_socket(const char *spec, struct sockaddr_storage *ss,
+    socklen_t *len, struct mtasts_diag *diag)
+{
+	struct sockaddr_un	*sun = (struct sockaddr_un *)ss;
+	const char		*path = NULL;
+
+	if (strncmp(spec, "inet:", 5) == 0)
+		return parse_inet(spec + 5, AF_INET, ss, len, diag, spec);
+	if (strncmp(spec, "inet6:", 6) == 0)
+		return parse_inet(spec + 6, AF_INET6, ss, len, diag, spec);
+	if (strncmp(spec, "unix:", 5) == 0)
+		path = spec + 5;
+	else if (strncmp(spec, "local:", 6) == 0)
+		path = spec + 6;
+	else if (spec[0] == '/')
+		path = spec;
+	if (path == NULL) {
+		mtasts_diag_add(diag, 0, 0, "socket %s: expected inet:PORT@ADDR"
+		    ", inet6:PORT@ADDR or unix:PATH", spec);
+		return -1;
+	}
+	if (path[0] != '/' || strlen(path) >= sizeof(sun->sun_path)) {
+		mtasts_diag_add(diag, 0, 0, "socket %s: the path must be "
+		    "absolute and shorter than %zu bytes", spec,
+		    sizeof(sun->sun_path));
+		return -1;
+	}
+	memset(ss, 0, sizeof(*ss));
+	sun->sun_family = AF_UNIX;
+	(void)snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", path);
+	*len = sizeof(*sun);
+	return 0;
+}
+
+/* A stale socket file from an earlier run is removed; anything else stays. */
+static int
+clear_unix_path(const char *path, struct mtasts_diag *diag)
+{
+	struct stat	st;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		mtasts_diag_add(diag, 0, 0, "%s: exists and is not a socket",
+		    path);
+		return -1;
+	}
+	if (unlink(path) == -1) {
+		mtasts_diag_add(diag, 0, 0, "%s: cannot remove the old socket: "
+		    "%s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_listener(const char *spec, struct mtasts_diag *diag)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	unsigned int		 mode;
+	int			 fd, on = 1;
+
+	if (mapd_parse_socket(spec, &ss, &len, diag) == -1)
+		return -1;
+	if (ss.ss_family == AF_UNIX) {
+		/* Same size, NUL-terminated by mapd_parse_socket. */
+		memcpy(M.path, ((struct sockaddr_un *)&ss)->sun_path,
+		    sizeof(M.path));
+		if (clear_unix_path(M.path, diag) == -1)
+			return -1;
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM, 0)) == -1) {
+		mtasts_diag_add(diag, 0, 0, "socket %s: %s", spec,
+		    strerror(errno));
+		return -1;
+	}
+	if (ss.ss_family != AF_UNIX)
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
+		    sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    listen(fd, 128) == -1 || set_flags(fd) == -1) {
+		mtasts_diag_add(diag, 0, 0, "socket %s: cannot listen: %s",
+		    spec, strerror(errno));
+		(void)close(fd);
+		return -1;
+	}
+	if (ss.ss_family == AF_UNIX && M.cfg->map_socket_mode != NULL &&
+	    (mtasts_conf_parse_mode(M.cfg->map_socket_mode, &mode) == -1 ||
+	    chmod(M.path, (mode_t)mode) == -1)) {
+		mtasts_diag_add(diag, 0, 0, "socket %s: cannot set mode %s: %s",
+		    spec, M.cfg->map_socket_mode, strerror(errno));
+		(void)close(fd);
+		(void)unlink(M.path);
+		return -1;
+	}
+	return fd;
+}
+
+void
+mapd_reconfigure(const struct mtasts_config *cfg)
+{
+	pthread_mutex_lock(&M.lock);
+	M.max_clients = cfg->map_max_clients > 0 ?
+	    (size_t)cfg->map_max_clients : 1;
+	M.idle_ms = (uint64_t)cfg->map_idle_timeout * 1000;
+	M.concrete = cfg->map_match_concrete_mx;
+	pthread_mutex_unlock(&M.lock);
+}
+
+int
+mapd_setup(const struct mtasts_config *cfg, struct mtasts_diag *diag)
+{
+	M.cfg = cfg;
+	mapd_reconfigure(cfg);
+	if (cfg->map_socket == NULL)
+		return 0;
+	if ((M.lfd = open_listener(cfg->map_socket, diag)) == -1) {
+		M.path[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int
+mapd_enabled(void)
+{
+	return M.lfd != -1;
+}
+
+int
+mapd_set_owner(uid_t uid, gid_t gid, struct mtasts_diag *diag)
+{
+	if (M.lfd == -1 || M.path[0] == '\0')
+		return 0;
+	if (chown(M.path, uid, gid) == -1) {
+		mtasts_diag_add(diag, 0, 0, "%s: cannot change owner: %s",
+		    M.path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- clients */
+
+static void
+client_close(size_t i, const char *why)
+{
+	struct client	*c = M.clients[i];
+
+	if (why != NULL)
+		mtasts_log(LOG_WARNING, NULL, "map client %lu (%s): %s; "
+		    "connection closed", c->id, c->peer, why);
+	else
+		mtasts_log(LOG_DEBUG, NULL, "map client %lu (%s) closed",
+		    c->id, c->peer);
+	(void)close(c->fd);
+	mtasts_netstring_free(&c->ns);
+	mtasts_buf_free(&c->out);
+	free(c);
+	M.clients[i] = M.clients[--M.nclients];
+}
+
+static void
+peer_name(int fd, const struct sockaddr_storage *ss, char *out, size_t n)
+{
+	char	addr[INET6_ADDRSTRLEN];
+
+	switch (ss->ss_family) {
+	case AF_INET:
+		(void)inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    ss)->sin_addr, addr, sizeof(addr));
+		(void)snprintf(out, n, "%s:%u", addr, (unsigned int)ntohs(
+		    ((const struct sockaddr_in *)ss)->sin_port));
+		break;
+	case AF_INET6:
+		(void)inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    ss)->sin6_addr, addr, sizeof(addr));
+		(void)snprintf(out, n, "[%s]:%u", addr, (unsigned int)ntohs(
+		    ((const struct sockaddr_in6 *)ss)->sin6_port));
+		break;
+	default:
+		(void)snprintf(out, n, "unix fd %d", fd);
+		break;
+	}
+}
+
+/*
+ * At the cap, the connection silent for longest gives way, provided it
+ * is between requests: Postfix keeps idle connections open for reuse and
+ * simply reconnects.  Returns 1 when room was made.
+ */
+static int
+evict_idle(void)
+{
+	size_t	i, best = SIZE_MAX;
+
+	for (i = 0; i < M.nclients; i++) {
+		if (mtasts_netstring_partial(&M.clients[i]->ns) ||
+		    M.clients[i]->out.len > M.clients[i]->outoff)
+			continue;
+		if (best == SIZE_MAX ||
+		    M.clients[i]->last_ms < M.clients[best]->last_ms)
+			best = i;
+	}
+	if (best == SIZE_MAX)
+		return 0;
+	client_close(best, "idle connection closed to make room");
+	return 1;
+}
+
+static void
+accept_one(size_t max_clients)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof(ss);
+	struct client		*c, **nv;
+	int			 fd;
+
+	if ((fd = accept(M.lfd, (struct sockaddr *)&ss, &len)) == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+		    errno != ECONNABORTED)
+			mtasts_log(LOG_WARNING, NULL, "map accept: %s",
+			    strerror(errno));
+		return;
+	}
+	if (M.nclients >= max_clients && !evict_idle()) {
+		mtasts_log(LOG_WARNING, NULL, "map server: %zu clients, the "
+		    "MapMaxClients limit: new connection refused", M.nclients);
+		(void)close(fd);
+		return;
+	}
+	if (set_flags(fd) == -1 ||
+	    (nv = reallocarray(M.clients, M.nclients + 1,
+	    sizeof(*nv))) == NULL) {
+		mtasts_log(LOG_WARNING, NULL, "map accept: out of resources");
+		(void)close(fd);
+		return;
+	}
+	M.clients = nv;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		mtasts_log(LOG_WARNING, NULL, "map accept: out of memory");
+		(void)close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->id = ++M.next_id;
+	c->last_ms = now_ms();
+	mtasts_netstring_init(&c->ns, MTASTS_MAPREQ_MAX);
+	mtasts_buf_init(&c->out, OUT_MAX);
+	peer_name(fd, &ss, c->peer, sizeof(c->peer));
+	M.clients[M.nclients++] = c;
+	mtasts_log(LOG_DEBUG, NULL, "map client %lu (%s) connected", c->id,
+	    c->peer);
+}
+
+/* ---------------------------------------------------------------- requests */
+
+/*
+ * The MX hosts to list instead of patterns (MapMatchConcreteMx), or NULL
+ * when the mode is off, the answer is no enforce policy, or the set is
+ * not known yet (its query then runs in the background).
+ */
+static const struct mtasts_mxset *
+concrete_set(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
+    int concrete, struct mtasts_mx_set *mxs, const char **hosts,
+    struct mtasts_mxset *set)
+{
+	size_t	i;
+
+	if (!concrete || req->kind != MTASTS_MAPKEY_DOMAIN ||
+	    a->status != MTASTS_OK || a->mode != MTASTS_MODE_ENFORCE)
+		return NULL;
+	/* Budget 0: a set not known yet is looked up in the background. */
+	if (mtasts_engine_mx(M.engine, req->domain, 0, mxs) != MTASTS_OK)
+		return NULL;
+	for (i = 0; i < mxs->n; i++)
+		hosts[i] = mxs->host[i];
+	set->host = hosts;
+	/* A null MX accepts no mail: no host may be listed (TEMP). */
+	set->n = mxs->null_mx ? 0 : mxs->n;
+	return set;
+}
+
+/*
+ * Answer one request payload into c->out.  Returns 0, or -1 when the
+ * reply cannot be queued (the client does not read its replies).
+ */
+static int
+handle_request(struct client *c, const char *p, size_t len, int concrete)
+{
+	struct mtasts_mapreq		 req;
+	struct mtasts_answer		 a;
+	struct mtasts_buf		 reply;
+	struct mtasts_mxset		 set;
+	struct mtasts_mx_set		 mxs;
+	const char			*hosts[MTASTS_MX_SET_MAX];
+	enum mtasts_mapreply_kind	 k;
+	char				 key[LOG_KEY_MAX + 1];
+	size_t				 klen;
+	int				 rc = 0;
+
+	memset(&a, 0, sizeof(a));
+	mtasts_buf_init(&reply, MTASTS_MAPREPLY_MAX);
+	if (mtasts_mapreq_parse(p, len, &req) == -1) {
+		k = mtasts_mapreply_temp(&reply, "malformed request");
+		klen = len < LOG_KEY_MAX ? len : LOG_KEY_MAX;
+		(void)mtasts_log_escape(key, sizeof(key), p, klen);
+		mtasts_log(LOG_WARNING, NULL, "map client %lu: malformed "
+		    "request \"%s\"", c->id, key);
+	} else {
+		if (req.kind == MTASTS_MAPKEY_DOMAIN)
+			(void)mtasts_engine_lookup(M.engine, req.domain, 0, &a);
+		k = mtasts_mapreply(req.kind, &a, concrete_set(&req, &a,
+		    concrete, &mxs, hosts, &set), &reply);
+		if (mtasts_log_enabled(LOG_DEBUG)) {
+			klen = len - req.maplen - 1;
+			if (klen > LOG_KEY_MAX)
+				klen = LOG_KEY_MAX;
+			mtasts_log(LOG_DEBUG, req.kind == MTASTS_MAPKEY_DOMAIN ?
+			    req.domain : NULL, "map=%.*s key=%.*s reply=%s "
+			    "\"%s\"", (int)req.maplen, req.map, (int)klen,
+			    req.map + req.maplen + 1, mtasts_mapreply_kind_str(k),
+			    reply.data != NULL ? reply.data : "");
+		}
+		mtasts_answer_clear(&a);
+	}
+	if (reply.data == NULL || mtasts_netstring_encode(&c->out, reply.data,
+	    reply.len) == -1)
+		rc = -1;
+	mtasts_buf_free(&reply);
+	return rc;
+}
+
+/* Feed what was read; -1 when the client must be closed (*why says). */
+static int
+feed(struct client *c, const char *p, size_t n, int concrete,
+    const char **why)
+{
+	enum mtasts_netstring_status	 st;
+	const char			*pl;
+	size_t				 used, plen;
+
+	while (n > 0) {
+		st = mtasts_netstring_feed(&c->ns, p, n, &used);
+		p += used;
+		n -= used;
+		if (st == MTASTS_NETSTRING_ERROR) {
+			*why = mtasts_netstring_error(&c->ns);
+			return -1;
+		}
+		if (st != MTASTS_NETSTRING_DONE)
+			break;
+		pl = mtasts_netstring_payload(&c->ns, &plen);
+		if (handle_request(c, pl, plen, concrete) == -1) {
+			*why = "replies not read, output limit reached";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Send what is queued; -1 on a write error. */
+static int
+flush_out(struct client *c)
+{
+	ssize_t	w;
+
+	while (c->outoff < c->out.len) {
+		w = send(c->fd, c->out.data + c->outoff, c->out.len - c->outoff,
+		    MSG_NOSIGNAL);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (w <= 0)
+			return -1;
+		c->outoff += (size_t)w;
+		c->last_ms = now_ms();
+	}
+	mtasts_buf_reset(&c->out);
+	c->outoff = 0;
+	return 0;
+}
+
+/* Read and answer; returns 0, or -1 with why (NULL: a normal close). */
+static int
+client_read(struct client *c, int concrete, const char **why)
+{
+	char	buf[READ_CHUNK];
+	ssize_t	r;
+
+	*why = NULL;
+	r = recv(c->fd, buf, sizeof(buf), 0);
+	if (r == -1 && (errno == EINTR || errno == EAGAIN ||
+	    errno == EWOULDBLOCK))
+		return 0;
+	if (r == -1) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (r == 0) {
+		if (mtasts_netstring_partial(&c->ns)) {
+			*why = "disconnected in the middle of a request";
+			return -1;
+		}
+		/* Replies still queued go out before the close. */
+		c->eof = 1;
+		return c->out.len > c->outoff ? 0 : -1;
+	}
+	c->last_ms = now_ms();
+	return feed(c, buf, (size_t)r, concrete, why);
+}
+
+/* ---------------------------------------------------------------- loop */
+
+/* One poll round's file descriptors: wake pipe, listener, clients. */
+static struct pollfd *
+build_pollfds(struct pollfd *pfd, size_t *n)
+{
+	size_t	i;
+
+	pfd[0].fd = M.wake[0];
+	pfd[0].events = POLLIN;
+	pfd[1].fd = M.lfd;
+	pfd[1].events = POLLIN;
+	for (i = 0; i < M.nclients; i++) {
+		pfd[PFD_CLIENT + i].fd = M.clients[i]->fd;
+		pfd[PFD_CLIENT + i].events = 0;
+		if (!M.clients[i]->eof &&
+		    M.clients[i]->out.len - M.clients[i]->outoff < OUT_HIGH)
+			pfd[PFD_CLIENT + i].events |= POLLIN;
+		if (M.clients[i]->out.len > M.clients[i]->outoff)
+			pfd[PFD_CLIENT + i].events |= POLLOUT;
+		pfd[PFD_CLIENT + i].revents = 0;
+	}
+	*n = PFD_CLIENT + M.nclients;
+	return pfd;
+}
+
+/* Serve the clients that poll found ready, from the last one down. */
+static void
+serve_clients(struct pollfd *pfd, size_t npfd, int concrete)
+{
+	struct pollfd	*p;
+	struct client	*c;
+	const char	*why;
+	size_t		 i;
+
+	/* Downwards, so that client_close's swap never skips a client. */
+	for (i = npfd - PFD_CLIENT; i-- > 0;) {
+		c = M.clients[i];
+		p = &pfd[PFD_CLIENT + i];
+		if (c->fd != p->fd || p->revents == 0)
+			continue;
+		why = NULL;
+		if ((p->revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
+		    !c->eof && client_read(c, concrete, &why) == -1) {
+			client_close(i, why);
+			continue;
+		}
+		if (c->out.len > c->outoff && flush_out(c) == -1) {
+			client_close(i, "cannot send the reply");
+			continue;
+		}
+		if (c->eof && c->out.len == c->outoff)
+			client_close(i, NULL);
+	}
+}
+
+/* Close clients silent for idle_ms; returns the ms until the next one. */
+static int
+expire_idle(uint64_t idle_ms)
+{
+	uint64_t	now = now_ms(), left, wait = POLL_MAX_MS;
+	size_t		i;
+
+	for (i = M.nclients; i-- > 0;) {
+		if (now - M.clients[i]->last_ms >= idle_ms) {
+			client_close(i, mtasts_netstring_partial(
+			    &M.clients[i]->ns) ? "request not completed in "
+			    "time" : NULL);
+			continue;
+		}
+		left = M.clients[i]->last_ms + idle_ms - now;
+		if (left < wait)
+			wait = left;
+	}
+	return (int)wait;
+}
+
+static void *
+mapd_loop(void *arg)
+{
+	struct pollfd	*pfd = NULL, *np;
+	size_t		 cap = 0, npfd, max_clients;
+	uint64_t	 idle_ms;
+	int		 concrete, timeout, n;
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&M.lock);
+		max_clients = M.max_clients;
+		idle_ms = M.idle_ms;
+		concrete = M.concrete;
+		pthread_mutex_unlock(&M.lock);
+
+		timeout = expire_idle(idle_ms);
+		if (cap < M.nclients + PFD_CLIENT) {
+			cap = M.nclients + PFD_CLIENT + 64;
+			if ((np = reallocarray(pfd, cap, sizeof(*pfd))) == NULL) {
+				mtasts_log(LOG_ERR, NULL, "map server: out of "
+				    "memory; retrying");
+				cap = 0;
+				(void)poll(NULL, 0, 100);
+				continue;
+			}
+			pfd = np;
+		}
+		(void)build_pollfds(pfd, &npfd);
+		n = poll(pfd, (nfds_t)npfd, timeout);
+		if (n == -1 && errno != EINTR) {
+			mtasts_log(LOG_ERR, NULL, "map server: poll: %s",
+			    strerror(errno));
+			(void)poll(NULL, 0, 100);
+			continue;
+		}
+		if (n == -1)
+			continue;
+		if (n == 0)
+			continue;
+		if (pfd[0].revents != 0)
+			break;
+		serve_clients(pfd, npfd, concrete);
+		if ((pfd[1].revents & POLLIN) != 0)
+			accept_one(max_clients);
+	}
+	free(pfd);
+	return NULL;
+}
+
+int
+mapd_start(struct mtasts_engine *engine, struct mtasts_diag *diag)
+{
+	int	rc;
+
+	if (M.lfd == -1)
+		return 0;
+	M.engine = engine;
+	if (pipe(M.wake) == -1 || set_flags(M.wake[0]) == -1 ||
+	    set_flags(M.wake[1]) == -1) {
+		mtasts_diag_add(diag, 0, 0, "map server: pipe: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if ((rc = pthread_create(&M.thr, NULL, mapd_loop, NULL)) != 0) {
+		mtasts_diag_add(diag, 0, 0, "map server: cannot start its "
+		    "thread: %s", strerror(rc));
+		return -1;
+	}
+	M.running = 1;
+	mtasts_log(LOG_INFO, NULL, "map server listening on %s",
+	    M.cfg->map_socket);
+	return 0;
+}
+
+void
+mapd_stop(void)
+{
+	if (M.running) {
+		/* A full pipe already holds a wake-up: the result is moot. */
+		if (write(M.wake[1], "x", 1) == -1)
+			mtasts_log(LOG_DEBUG, NULL, "map server: wake-up: %s",
+			    strerror(errno));
+		(void)pthread_join(M.thr, NULL);
+		M.running = 0;
+	}
+	while (M.nclients > 0)
+		client_close(M.nclients - 1, NULL);
+	free(M.clients);
+	M.clients = NULL;
+	if (M.lfd != -1) {
+		(void)close(M.lfd);
+		M.lfd = -1;
+		if (M.path[0] != '\0' && unlink(M.path) == -1)
+			mtasts_log(LOG_DEBUG, NULL, "%s: cannot remove: %s",
+			    M.path, strerror(errno));
+		M.path[0] = '\0';
+	}
+	if (M.wake[0] != -1) {
+		(void)close(M.wake[0]);
+		(void)close(M.wake[1]);
+		M.wake[0] = M.wake[1] = -1;
+	}
+}

@@ -1,0 +1,38 @@
+/*
+ * milter.h: the libmilter front end of mta-sts-milter.  It asks the
+ * verdict (common/verdict.h) about each SMTP recipient at RCPT time and
+ * turns the answer into a milter reply, a header, or a removed recipient
+ * plus a delivery status notification at the end of the message.
+ */
+#ifndef MTASTS_MILTER_H
+#define MTASTS_MILTER_H
+
+#include <sys/types.h>
+
+#include "conf.h"
+#include "engine.h"
+#include "status.h"
+
+/*
+ * Register with libmilter and open the socket named by the Socket
+ * parameter (applying SocketMode to a unix socket, whose owner becomes
+ * uid:gid when they are not -1).  Called while still root, so that the
+ * socket may live where only root writes; cfg is borrowed and must
+ * outlive the milter.  Returns 0, or -1 with the reason in diag.
+ */
+int	milter_setup(const struct mtasts_config *cfg, uid_t uid, gid_t gid,
+	    struct mtasts_diag *diag);
+
+/*
+ * Hand the milter its engine (borrowed; it must outlive the milter).  Call
+ * after milter_setup and before milter_run: no callback runs before then.
+ */
+void	milter_attach(struct mtasts_engine *engine);
+
+/* Serve (smfi_main) until milter_stop; 0, or -1 when libmilter failed. */
+int	milter_run(void);
+
+/* Ask milter_run to return (smfi_stop); safe from any thread. */
+void	milter_stop(void);
+
+#endif /* MTASTS_MILTER_H */

@@ -1,0 +1,643 @@
+/*
+ * mta-sts-milter.c: the daemon (mta-sts-milter(8)).
+ *
+ * It wires the parts together and owns the process: options, the
+ * configuration, daemonising, the pid file, the change of user, signals
+ * and reloads.  The engine answers, the map server (mapd.c) and the milter
+ * (milter.c) speak to the MTAs.
+ *
+ * Start-up order, and why:
+ *  1. read the configuration; a bad file stops us before anything opens
+ *  2. open the map and milter sockets while still root (a port below
+ *     1024, or a directory only root may write)
+ *  3. detach (unless -f); the parent waits until the child reports that
+ *     it is serving, so errors of every later step still reach the
+ *     terminal and the exit status
+ *  4. write the pid file, create the database and pid directories for
+ *     UserID, drop privileges: everything the engine creates from here on
+ *     (SQLite files, WAL) belongs to that user
+ *  5. start the engine, hand it to the milter, start the map thread
+ * Signals are blocked in every thread and taken by one thread with
+ * sigwait(3).  libmilter's smfi_main() starts a signal thread of its own
+ * that stops the milter on SIGHUP, SIGTERM and SIGINT; ours is started
+ * first and so is the one Linux hands process signals to, and SIGUSR1
+ * (which libmilter ignores) reloads too, as in OpenDKIM.  Whichever
+ * thread sees a stop signal, milter_run() returns and main() shuts down.
+ */
+#include <config.h>
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "engine.h"
+#include "fetch.h"
+#include "log.h"
+#include "mapd.h"
+#include "milter.h"
+#include "status.h"
+
+#define PROGNAME	"mta-sts-milter"
+#define DEFAULT_CONF	SYSCONFDIR "/mta-sts-milter.conf"
+
+/* Settings that a reload applies at once; every other change waits. */
+static const char *const reload_applied[] = {
+	"LogLevel", "MapMaxClients", "MapIdleTimeout", "MapMatchConcreteMx",
+	NULL
+};
+
+static struct {
+	const char		*conf_path;
+	int			 foreground;
+	/* the start-up configuration: the engine and milter borrow it */
+	struct mtasts_config	*cfg;
+	/* the last configuration read successfully (cfg at first) */
+	struct mtasts_config	*live;
+	struct mtasts_engine	*engine;
+	int			 milter_on;
+	int			 have_user;
+	uid_t			 uid;
+	gid_t			 gid;
+	char			*user;
+	int			 pid_written;
+	int			 ready_fd;	/* to the waiting parent, or -1 */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	int			 stop;
+} D = {
+	.ready_fd = -1,
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+static void
+usage(FILE *fp)
+{
+	(void)fprintf(fp, "usage: %s [-fhnV] [-c file]\n", PROGNAME);
+}
+
+/* Print every entry of a diag on stderr, as -n and start-up errors do. */
+static void
+print_diag(const struct mtasts_diag *diag)
+{
+	size_t	i;
+
+	for (i = 0; i < diag->count; i++)
+		(void)fprintf(stderr, "%s: %s%s\n", PROGNAME,
+		    diag->item[i].warning ? "warning: " : "",
+		    diag->item[i].text);
+	if (diag->dropped > 0)
+		(void)fprintf(stderr, "%s: ... and %zu more\n", PROGNAME,
+		    diag->dropped);
+}
+
+static void
+log_diag(int prio, const struct mtasts_diag *diag)
+{
+	size_t	i;
+
+	for (i = 0; i < diag->count; i++)
+		mtasts_log(diag->item[i].warning ? LOG_WARNING : prio, NULL,
+		    "%s", diag->item[i].text);
+	if (diag->dropped > 0)
+		mtasts_log(prio, NULL, "... and %zu more problems",
+		    diag->dropped);
+}
+
+/*
+ * Fail hard at start-up: the reason goes to the log and to stderr (which
+ * still reaches the terminal until the daemon is ready), and the waiting
+ * parent sees the pipe close without the ready byte.
+ */
+static void __attribute__((noreturn))
+fatal(const struct mtasts_diag *diag, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fatal(const struct mtasts_diag *diag, const char *fmt, ...)
+{
+	char	msg[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (diag != NULL && diag->count > 0) {
+		print_diag(diag);
+		log_diag(LOG_ERR, diag);
+	}
+	(void)fprintf(stderr, "%s: %s\n", PROGNAME, msg);
+	mtasts_log(LOG_ERR, NULL, "%s", msg);
+	if (D.pid_written && D.cfg->pid_file != NULL)
+		(void)unlink(D.cfg->pid_file);
+	exit(1);
+}
+
+/* ---------------------------------------------------------------- -n */
+
+/* The checks of -n beyond the loader's: sockets and the user. */
+static int
+check_more(const struct mtasts_config *cfg, struct mtasts_diag *diag)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+	struct passwd		*pw;
+	char			 user[256], *colon;
+	int			 rc = 0;
+
+	if (cfg->map_socket != NULL && mapd_parse_socket(cfg->map_socket, &ss,
+	    &len, diag) == -1)
+		rc = -1;
+	if (cfg->user_id != NULL) {
+		(void)snprintf(user, sizeof(user), "%s", cfg->user_id);
+		if ((colon = strchr(user, ':')) != NULL)
+			*colon = '\0';
+		if ((pw = getpwnam(user)) == NULL) {
+			mtasts_diag_add(diag, 0, 0, "%s: UserID: no user "
+			    "named '%s'", cfg->path, user);
+			rc = -1;
+		} else if (colon != NULL && getgrnam(colon + 1) == NULL) {
+			mtasts_diag_add(diag, 0, 0, "%s: UserID: no group "
+			    "named '%s'", cfg->path, colon + 1);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+static int
+check_config(const char *path)
+{
+	struct mtasts_config	*cfg;
+	struct mtasts_diag	 diag;
+	int			 rc;
+
+	if ((cfg = mtasts_config_load(path, &diag)) == NULL) {
+		print_diag(&diag);
+		return 1;
+	}
+	print_diag(&diag);	/* warnings */
+	mtasts_diag_init(&diag);
+	rc = check_more(cfg, &diag);
+	print_diag(&diag);
+	mtasts_config_free(cfg);
+	return rc == 0 ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- user */
+
+static void
+resolve_user(const struct mtasts_config *cfg)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	char		*colon;
+
+	if (cfg->user_id == NULL)
+		return;
+	if ((D.user = strdup(cfg->user_id)) == NULL)
+		fatal(NULL, "out of memory");
+	if ((colon = strchr(D.user, ':')) != NULL)
+		*colon++ = '\0';
+	if ((pw = getpwnam(D.user)) == NULL)
+		fatal(NULL, "UserID: no user named '%s'", D.user);
+	D.uid = pw->pw_uid;
+	D.gid = pw->pw_gid;
+	if (colon != NULL) {
+		if ((gr = getgrnam(colon)) == NULL)
+			fatal(NULL, "UserID: no group named '%s'", colon);
+		D.gid = gr->gr_gid;
+	}
+	D.have_user = 1;
+}
+
+/*
+ * Become UserID.  Refuse to go on as root when that fails: the point of
+ * the setting is that a bug in a parser cannot act as root.
+ */
+static void
+drop_privileges(void)
+{
+	if (!D.have_user)
+		return;
+	if (geteuid() == D.uid && getegid() == D.gid)
+		return;
+	if (geteuid() != 0)
+		fatal(NULL, "UserID %s: only root can change user (running "
+		    "as uid %lu)", D.user, (unsigned long)geteuid());
+	if (initgroups(D.user, D.gid) == -1 || setgid(D.gid) == -1 ||
+	    setuid(D.uid) == -1)
+		fatal(NULL, "UserID %s: cannot change user: %s", D.user,
+		    strerror(errno));
+	if (D.uid != 0 && (setuid(0) != -1 || geteuid() == 0))
+		fatal(NULL, "UserID %s: root privileges could be regained",
+		    D.user);
+	mtasts_log(LOG_INFO, NULL, "running as uid %lu gid %lu",
+	    (unsigned long)D.uid, (unsigned long)D.gid);
+}
+
+/* Create the directory holding path for UserID, when it is missing. */
+static void
+make_parent_dir(const char *path, const char *what)
+{
+	char	*copy, *dir;
+
+	if (path == NULL || (copy = strdup(path)) == NULL)
+		return;
+	dir = dirname(copy);
+	if (mkdir(dir, 0750) == 0) {
+		if (D.have_user && geteuid() == 0 &&
+		    chown(dir, D.uid, D.gid) == -1)
+			fatal(NULL, "%s directory %s: cannot change owner: %s",
+			    what, dir, strerror(errno));
+		mtasts_log(LOG_INFO, NULL, "created the %s directory %s",
+		    what, dir);
+	} else if (errno != EEXIST)
+		fatal(NULL, "%s directory %s: %s", what, dir, strerror(errno));
+	free(copy);
+}
+
+/* ---------------------------------------------------------------- process */
+
+/*
+ * Detach from the terminal.  The parent stays until the child writes one
+ * byte on the pipe (ready) or closes it (failed), and exits accordingly.
+ */
+static void
+daemonize(void)
+{
+	int	 fds[2];
+	pid_t	 pid;
+	char	 c;
+	ssize_t	 r;
+
+	if (pipe(fds) == -1)
+		fatal(NULL, "pipe: %s", strerror(errno));
+	if ((pid = fork()) == -1)
+		fatal(NULL, "fork: %s", strerror(errno));
+	if (pid > 0) {
+		(void)close(fds[1]);
+		do
+			r = read(fds[0], &c, 1);
+		while (r == -1 && errno == EINTR);
+		_exit(r == 1 ? 0 : 1);
+	}
+	(void)close(fds[0]);
+	D.ready_fd = fds[1];
+	if (setsid() == -1)
+		fatal(NULL, "setsid: %s", strerror(errno));
+	if (chdir("/") == -1)
+		fatal(NULL, "chdir /: %s", strerror(errno));
+}
+
+/* Tell the parent we serve, and let go of the terminal. */
+static void
+detach_done(void)
+{
+	int	fd;
+
+	if (D.ready_fd == -1)
+		return;
+	if (write(D.ready_fd, "r", 1) != 1)
+		mtasts_log(LOG_WARNING, NULL, "cannot signal readiness: %s",
+		    strerror(errno));
+	(void)close(D.ready_fd);
+	D.ready_fd = -1;
+	if ((fd = open("/dev/null", O_RDWR)) != -1) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			(void)close(fd);
+	}
+}
+
+/* Refuse to start twice with one pid file; a stale file is overwritten. */
+static void
+write_pidfile(const char *path)
+{
+	char	buf[32];
+	FILE	*fp;
+	long	old;
+	int	fd;
+
+	if (path == NULL)
+		return;
+	make_parent_dir(path, "pid file");
+	if ((fp = fopen(path, "r")) != NULL) {
+		if (fscanf(fp, "%ld", &old) == 1 && old > 0 &&
+		    old != (long)getpid() && kill((pid_t)old, 0) == 0)
+			fatal(NULL, "%s: process %ld is running already",
+			    path, old);
+		(void)fclose(fp);
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0644);
+	if (fd == -1)
+		fatal(NULL, "%s: %s", path, strerror(errno));
+	(void)snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, strlen(buf)) != (ssize_t)strlen(buf) ||
+	    close(fd) == -1)
+		fatal(NULL, "%s: cannot write: %s", path, strerror(errno));
+	D.pid_written = 1;
+	/* Removing it at exit needs the owner to be the user we become. */
+	if (D.have_user && geteuid() == 0 &&
+	    chown(path, D.uid, D.gid) == -1)
+		mtasts_log(LOG_WARNING, NULL, "%s: cannot change owner: %s",
+		    path, strerror(errno));
+}
+
+static void
+request_stop(void)
+{
+	pthread_mutex_lock(&D.lock);
+	D.stop = 1;
+	pthread_cond_broadcast(&D.cond);
+	pthread_mutex_unlock(&D.lock);
+}
+
+/* ---------------------------------------------------------------- reload */
+
+static int
+strlist_eq(const struct mtasts_strlist *a, const struct mtasts_strlist *b)
+{
+	size_t	i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* 1 when the field that def describes differs between two configs. */
+static int
+field_differs(const struct mtasts_conf_def *def, const void *a,
+    const void *b)
+{
+	const char	*pa = (const char *)a + def->offset;
+	const char	*pb = (const char *)b + def->offset;
+	const char	*sa, *sb;
+
+	switch (def->type) {
+	case MTASTS_CONF_BOOL:
+	case MTASTS_CONF_ENUM:
+		return *(const int *)(const void *)pa !=
+		    *(const int *)(const void *)pb;
+	case MTASTS_CONF_INT:
+	case MTASTS_CONF_DURATION:
+		return *(const long *)(const void *)pa !=
+		    *(const long *)(const void *)pb;
+	case MTASTS_CONF_SIZE:
+		return *(const size_t *)(const void *)pa !=
+		    *(const size_t *)(const void *)pb;
+	case MTASTS_CONF_STRING:
+		sa = *(char *const *)(const void *)pa;
+		sb = *(char *const *)(const void *)pb;
+		if (sa == NULL || sb == NULL)
+			return sa != sb;
+		return strcmp(sa, sb) != 0;
+	case MTASTS_CONF_LIST:
+		return !strlist_eq((const void *)pa, (const void *)pb);
+	}
+	return 0;
+}
+
+static int
+is_applied(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; reload_applied[i] != NULL; i++)
+		if (strcmp(reload_applied[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * SIGHUP: read the file again.  A broken file changes nothing.  A good
+ * one sets the log level and the map server's limits at once; any other
+ * change is named in a warning, because the engine and the milter keep
+ * the configuration they started with until a restart.
+ */
+static void
+reload(void)
+{
+	struct mtasts_config		*ncfg;
+	struct mtasts_diag		 diag;
+	struct mtasts_log_setup		 ls;
+	const struct mtasts_conf_def	*d;
+	size_t				 later = 0;
+
+	pthread_mutex_lock(&D.lock);
+	if ((ncfg = mtasts_config_load(D.conf_path, &diag)) == NULL) {
+		log_diag(LOG_ERR, &diag);
+		mtasts_log(LOG_ERR, NULL, "reload of %s failed; the running "
+		    "configuration stays in force", D.conf_path);
+		pthread_mutex_unlock(&D.lock);
+		return;
+	}
+	for (d = mtasts_conf_defs; d->name != NULL; d++) {
+		if (!field_differs(d, D.live, ncfg))
+			continue;
+		if (is_applied(d->name))
+			mtasts_log(LOG_INFO, NULL, "reload: %s changed",
+			    d->name);
+		else {
+			mtasts_log(LOG_WARNING, NULL, "reload: %s changed; "
+			    "a restart is needed to apply it", d->name);
+			later++;
+		}
+	}
+	mtasts_config_log_setup(ncfg, PROGNAME, D.foreground, &ls);
+	mtasts_log_setlevel(ls.level);
+	mapd_reconfigure(ncfg);
+	if (D.live != D.cfg)
+		mtasts_config_free(D.live);
+	D.live = ncfg;
+	pthread_mutex_unlock(&D.lock);
+	mtasts_log(LOG_INFO, NULL, "reloaded %s%s", D.conf_path, later > 0 ?
+	    " (some changes need a restart)" : "");
+}
+
+static void *
+signal_thread(void *arg)
+{
+	sigset_t	*set = arg;
+	int		 sig, rc;
+
+	for (;;) {
+		if ((rc = sigwait(set, &sig)) != 0) {
+			mtasts_log(LOG_ERR, NULL, "sigwait: %s", strerror(rc));
+			continue;
+		}
+		if (sig == SIGHUP || sig == SIGUSR1) {
+			reload();
+			continue;
+		}
+		mtasts_log(LOG_INFO, NULL, "signal %d: stopping", sig);
+		request_stop();
+		if (D.milter_on)
+			milter_stop();
+		return NULL;
+	}
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void
+parse_args(int argc, char **argv, int *check_only)
+{
+	int	ch;
+
+	D.conf_path = DEFAULT_CONF;
+	while ((ch = getopt(argc, argv, "c:fhnV")) != -1) {
+		switch (ch) {
+		case 'c':
+			D.conf_path = optarg;
+			break;
+		case 'f':
+			D.foreground = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'n':
+			*check_only = 1;
+			break;
+		case 'V':
+			(void)printf("%s %s\n", PROGNAME, PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		exit(2);
+	}
+}
+
+/* Everything from the pid file to serving; see the order at the top. */
+static void
+start_services(void)
+{
+	struct mtasts_diag	diag;
+
+	write_pidfile(D.cfg->pid_file);
+	make_parent_dir(D.cfg->database, "database");
+	mtasts_diag_init(&diag);
+	if (mapd_set_owner(D.uid, D.gid, &diag) == -1 && D.have_user)
+		fatal(&diag, "cannot hand the map socket to %s", D.user);
+	drop_privileges();
+	mtasts_diag_init(&diag);
+	if (mtasts_fetch_global_init(&diag) != MTASTS_OK)
+		fatal(&diag, "cannot initialise the HTTPS library");
+	mtasts_diag_init(&diag);
+	if ((D.engine = mtasts_engine_new(D.cfg, NULL, &diag)) == NULL)
+		fatal(&diag, "cannot start the engine");
+	if (D.milter_on)
+		milter_attach(D.engine);
+	mtasts_diag_init(&diag);
+	if (mapd_start(D.engine, &diag) == -1)
+		fatal(&diag, "cannot start the map server");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mtasts_diag	 diag;
+	struct mtasts_log_setup	 ls;
+	sigset_t		 set;
+	pthread_t		 sigthr;
+	int			 check_only = 0, rc;
+
+	parse_args(argc, argv, &check_only);
+	if (check_only)
+		return check_config(D.conf_path);
+	if ((D.cfg = mtasts_config_load(D.conf_path, &diag)) == NULL) {
+		print_diag(&diag);
+		return 1;
+	}
+	D.live = D.cfg;
+	mtasts_config_log_setup(D.cfg, PROGNAME, D.foreground, &ls);
+	mtasts_log_init(&ls);
+	if (D.cfg->map_socket == NULL && D.cfg->milter_socket == NULL)
+		fatal(NULL, "%s: neither Socket nor MapSocket is set: nothing "
+		    "to serve", D.conf_path);
+
+	/* Every thread inherits this mask; only signal_thread takes them. */
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGHUP);
+	(void)sigaddset(&set, SIGTERM);
+	(void)sigaddset(&set, SIGINT);
+	(void)sigaddset(&set, SIGUSR1);
+	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
+	(void)signal(SIGPIPE, SIG_IGN);
+
+	resolve_user(D.cfg);
+	mtasts_diag_init(&diag);
+	if (mapd_setup(D.cfg, &diag) == -1)
+		fatal(&diag, "cannot open the map socket");
+	if (D.cfg->milter_socket != NULL) {
+		mtasts_diag_init(&diag);
+		if (milter_setup(D.cfg, D.have_user ? D.uid : (uid_t)-1,
+		    D.have_user ? D.gid : (gid_t)-1, &diag) == -1)
+			fatal(&diag, "cannot set up the milter on %s",
+			    D.cfg->milter_socket);
+		D.milter_on = 1;
+	}
+	if (!D.foreground)
+		daemonize();
+	start_services();
+	if ((rc = pthread_create(&sigthr, NULL, signal_thread, &set)) != 0)
+		fatal(NULL, "cannot start the signal thread: %s", strerror(rc));
+	(void)pthread_detach(sigthr);
+	mtasts_log(LOG_INFO, NULL, "%s %s started", PROGNAME,
+	    PACKAGE_VERSION);
+	detach_done();
+
+	if (D.milter_on) {
+		if (milter_run() != 0)
+			mtasts_log(LOG_ERR, NULL, "the milter stopped with an "
+			    "error");
+		request_stop();
+	}
+	pthread_mutex_lock(&D.lock);
+	while (!D.stop)
+		pthread_cond_wait(&D.cond, &D.lock);
+	pthread_mutex_unlock(&D.lock);
+
+	mapd_stop();
+	mtasts_engine_free(D.engine);
+	mtasts_fetch_global_cleanup();
+	if (D.pid_written && unlink(D.cfg->pid_file) == -1)
+		mtasts_log(LOG_WARNING, NULL, "%s: cannot remove: %s",
+		    D.cfg->pid_file, strerror(errno));
+	mtasts_log(LOG_INFO, NULL, "stopped");
+	/* A reload still running in the signal thread holds the lock. */
+	pthread_mutex_lock(&D.lock);
+	if (D.live != D.cfg)
+		mtasts_config_free(D.live);
+	D.live = NULL;
+	pthread_mutex_unlock(&D.lock);
+	mtasts_config_free(D.cfg);
+	free(D.user);
+	return 0;
+}

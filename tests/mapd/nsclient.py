@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""nsclient.py: a socketmap (netstring) client for tests/mapd/test_mapd.sh.
+
+Talks to 127.0.0.1 only.  Each command prints one line that the shell
+test compares:
+
+  query PORT KEY...       one connection, requests sent one by one,
+                          prints each reply on its own line
+  pipeline PORT KEY...    one connection, every request in one write,
+                          prints each reply on its own line
+  repeat PORT N KEY       N requests in turn on one connection,
+                          prints "N <first reply>" when all replies agree
+  raw PORT BYTES          send BYTES (Python escapes such as \\x00
+                          allowed), print "closed" when the server closes
+                          the connection without a reply, else the reply
+  hangup PORT BYTES       send BYTES and close at once; prints "sent"
+  crowd PORT N KEY        N connections at once, each asks KEY once;
+                          prints the number of connections answered
+  wait PORT KEY WANT SECS ask until the reply is WANT (at most SECS),
+                          prints the last reply
+"""
+import socket
+import sys
+import time
+
+MAP = "stspolicy"
+
+
+def frame(payload):
+    data = payload.encode("utf-8", "surrogateescape")
+    return str(len(data)).encode() + b":" + data + b","
+
+
+def connect(port):
+    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    return s
+
+
+class Reader:
+    """Netstring reader over a socket, tolerant of split reads."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError
+        self.buf += chunk
+
+    def next(self):
+        while b":" not in self.buf:
+            self.fill()
+        head, _, _ = self.buf.partition(b":")
+        n = int(head)
+        need = len(head) + 1 + n + 1
+        while len(self.buf) < need:
+            self.fill()
+        payload = self.buf[len(head) + 1:len(head) + 1 + n]
+        if self.buf[need - 1:need] != b",":
+            raise ValueError("reply without comma")
+        self.buf = self.buf[need:]
+        return payload.decode("utf-8", "replace")
+
+
+def ask(port, key):
+    s = connect(port)
+    try:
+        s.sendall(frame(MAP + " " + key))
+        return Reader(s).next()
+    finally:
+        s.close()
+
+
+def cmd_query(port, keys):
+    s = connect(port)
+    r = Reader(s)
+    for k in keys:
+        s.sendall(frame(MAP + " " + k))
+        print(r.next())
+    s.close()
+
+
+def cmd_pipeline(port, keys):
+    s = connect(port)
+    s.sendall(b"".join(frame(MAP + " " + k) for k in keys))
+    r = Reader(s)
+    for _ in keys:
+        print(r.next())
+    s.close()
+
+
+def cmd_repeat(port, n, key):
+    s = connect(port)
+    r = Reader(s)
+    first = None
+    for _ in range(int(n)):
+        s.sendall(frame(MAP + " " + key))
+        rep = r.next()
+        if first is None:
+            first = rep
+        elif rep != first:
+            print("differs: %r %r" % (first, rep))
+            return
+    s.close()
+    print("%s %s" % (n, first))
+
+
+def cmd_raw(port, text):
+    data = text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    s = connect(port)
+    try:
+        s.sendall(data)
+        print(Reader(s).next())
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        print("closed")
+    s.close()
+
+
+def cmd_hangup(port, text):
+    s = connect(port)
+    s.sendall(text.encode("latin-1"))
+    s.close()
+    print("sent")
+
+
+def cmd_crowd(port, n, key):
+    socks = []
+    for _ in range(int(n)):
+        socks.append(connect(port))
+    for s in socks:
+        s.sendall(frame(MAP + " " + key))
+    answered = 0
+    for s in socks:
+        try:
+            if Reader(s).next():
+                answered += 1
+        except (EOFError, OSError):
+            pass
+        s.close()
+    print(answered)
+
+
+def cmd_wait(port, key, want, secs):
+    deadline = time.time() + float(secs)
+    rep = ""
+    while time.time() < deadline:
+        rep = ask(port, key)
+        if rep == want:
+            break
+        time.sleep(0.1)
+    print(rep)
+
+
+def main(argv):
+    cmd, port, rest = argv[1], argv[2], argv[3:]
+    if cmd == "query":
+        cmd_query(port, rest)
+    elif cmd == "pipeline":
+        cmd_pipeline(port, rest)
+    elif cmd == "repeat":
+        cmd_repeat(port, rest[0], rest[1])
+    elif cmd == "raw":
+        cmd_raw(port, rest[0])
+    elif cmd == "hangup":
+        cmd_hangup(port, rest[0])
+    elif cmd == "crowd":
+        cmd_crowd(port, rest[0], rest[1])
+    elif cmd == "wait":
+        cmd_wait(port, rest[0], rest[1], rest[2])
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,273 @@
+#!/bin/sh
+# test_mapd.sh: the real mta-sts-milter daemon and its socketmap server on
+# 127.0.0.1, driven by tests/mapd/nsclient.py.  DNS is libunbound with a
+# local zone "test." that holds nothing, so every discovery ends at once
+# in "no TXT record"; one enforce policy is put in the SQLite store before
+# start.  Checks the reply forms, persistent and pipelined connections,
+# protocol garbage, 200 clients at once, -n, SIGHUP with a broken file,
+# daemon mode and SIGTERM.  Output is TAP; a missing tool skips (77).
+set -u
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+bin=$top_builddir/milter/mta-sts-milter
+for tool in python3 sqlite3; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "1..0 # SKIP $tool not found (Debian package: $tool)"
+		exit 77
+	fi
+done
+[ -x "$bin" ] || { echo "test_mapd.sh: $bin not built" >&2; exit 99; }
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_mapd.XXXXXX")
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	[ -f "$tmp/run/d.pid" ] && kill "$(cat "$tmp/run/d.pid")" 2>/dev/null
+	sleep 0.2
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+n=0
+fails=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $1"
+}
+not_ok() {
+	n=$((n + 1))
+	fails=$((fails + 1))
+	echo "not ok $n - $1"
+	[ $# -gt 1 ] && printf '#   %s\n' "$2"
+}
+# expect WHAT WANT GOT
+expect() {
+	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$3', want '$2'"; fi
+}
+nsc() {
+	python3 "$top_srcdir/tests/mapd/nsclient.py" "$@" 2>&1
+}
+
+port=$(python3 -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+cat >"$tmp/unbound.conf" <<EOF
+server:
+	local-zone: "test." static
+	local-data: "enforce.test. 300 IN MX 10 mx1.enforce.test."
+	local-data: "enforce.test. 300 IN MX 20 a.mx.enforce.test."
+	local-data: "enforce.test. 300 IN MX 30 b.c.mx.enforce.test."
+EOF
+mkdir -p "$tmp/db"
+cat >"$tmp/good.conf" <<EOF
+Syslog		no
+LogLevel	debug
+Database	$tmp/db/policies.db
+ResolverConfig	$tmp/unbound.conf
+MapSocket	inet:$port@127.0.0.1
+MapIdleTimeout	5s
+PidFile		$tmp/run/d.pid
+EOF
+cp "$tmp/good.conf" "$tmp/conf"
+
+# An enforce policy with a wildcard pattern, fetched just now.
+now=$(date +%s)
+sqlite3 "$tmp/db/policies.db" <"$top_srcdir/sql/schema.sql" &&
+sqlite3 "$tmp/db/policies.db" "INSERT INTO policies (domain, policy_id,
+    mode, max_age, mx, policy_text, fetched_at, expires_at, txt_checked_at)
+    VALUES ('enforce.test', 'id1', 'enforce', 86400,
+    'mx1.enforce.test' || char(10) || '*.mx.enforce.test', '', $now,
+    $now + 86400, $now);" || { echo "Bail out! cannot seed the store"; exit 99; }
+
+# ---------------------------------------------------------------- -n
+out=$("$bin" -n -c "$tmp/good.conf" 2>&1)
+expect "-n accepts a good file" "0 " "$? $out"
+printf 'LogLevel debug\nMapIdleTimeout forever\nNoSuchThing 1\n' \
+    >"$tmp/bad.conf"
+out=$("$bin" -n -c "$tmp/bad.conf" 2>&1)
+rc=$?
+case "$rc $out" in
+1*bad.conf:2:*bad.conf:3:*) ok "-n refuses a bad file, naming file:line" ;;
+*)	not_ok "-n refuses a bad file, naming file:line" "rc $rc: $out" ;;
+esac
+printf 'MapSocket tcp:12@x\nMapSocketMode 999\n' >"$tmp/bad2.conf"
+out=$("$bin" -n -c "$tmp/bad2.conf" 2>&1)
+rc=$?
+case "$rc $out" in
+1*MapSocketMode*) ok "-n refuses a bad MapSocketMode" ;;
+*)	not_ok "-n refuses a bad MapSocketMode" "rc $rc: $out" ;;
+esac
+out=$("$bin" -n -c "$tmp/missing.conf" 2>&1)
+expect "-n on a missing file exits 1" 1 "$?"
+
+# ---------------------------------------------------------------- start
+"$bin" -f -c "$tmp/conf" 2>"$tmp/daemon.log" &
+pid=$!
+up=
+for _ in $(seq 1 100); do
+	if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" \
+	    2>/dev/null; then
+		up=1
+		break
+	fi
+	sleep 0.1
+done
+if [ -z "$up" ]; then
+	not_ok "daemon listens"
+	sed 's/^/#   /' "$tmp/daemon.log"
+	echo "1..$n"
+	exit 1
+fi
+ok "daemon listens on 127.0.0.1:$port"
+expect "pid file holds the daemon's pid" "$pid" "$(cat "$tmp/run/d.pid" 2>/dev/null)"
+
+# ---------------------------------------------------------------- replies
+expect "enforce policy: secure match with .parent and servername" \
+    "OK secure match=mx1.enforce.test:.mx.enforce.test servername=hostname" \
+    "$(nsc query "$port" enforce.test)"
+expect "Sendmail's lower-cased key, trailing dot" \
+    "OK secure match=mx1.enforce.test:.mx.enforce.test servername=hostname" \
+    "$(nsc query "$port" ENFORCE.test.)"
+expect "relay next hop [host]:port looks up host" \
+    "OK secure match=mx1.enforce.test:.mx.enforce.test servername=hostname" \
+    "$(nsc query "$port" '[enforce.test]:587')"
+first=$(nsc query "$port" nopolicy.test)
+case "$first" in
+"TEMP "*|"NOTFOUND ") ok "unknown domain: TEMP or NOTFOUND at first ($first)" ;;
+*)	not_ok "unknown domain: TEMP or NOTFOUND at first" "got '$first'" ;;
+esac
+expect "no-policy domain settles to NOTFOUND" "NOTFOUND " \
+    "$(nsc wait "$port" nopolicy.test "NOTFOUND " 10)"
+expect "parent key .test" "NOTFOUND " "$(nsc query "$port" .test)"
+expect "parent key .enforce.test" "NOTFOUND " \
+    "$(nsc query "$port" .enforce.test)"
+expect "address literal" "NOTFOUND " "$(nsc query "$port" '[192.0.2.1]')"
+expect "address literal with port" "NOTFOUND " \
+    "$(nsc query "$port" '[192.0.2.1]:25')"
+expect "IPv6 literal" "NOTFOUND " "$(nsc query "$port" '[IPv6:2001:db8::1]')"
+expect "key that is no domain" "NOTFOUND " "$(nsc query "$port" 'a..b')"
+long=$(python3 -c 'print("a" * 9000)')
+expect "a 9000-byte key is looked up as nothing" "NOTFOUND " \
+    "$(nsc query "$port" "$long")"
+
+# ---------------------------------------------------------------- connections
+expect "500 requests on one connection" "500 NOTFOUND " \
+    "$(nsc repeat "$port" 500 nopolicy.test)"
+got=$(nsc pipeline "$port" nopolicy.test .test enforce.test '[192.0.2.1]' |
+    tr '\n' '|')
+expect "pipelined requests answered in order" \
+    "NOTFOUND |NOTFOUND |OK secure match=mx1.enforce.test:.mx.enforce.test servername=hostname|NOTFOUND |" \
+    "$got"
+expect "request without a map name gets TEMP" "TEMP malformed request" \
+    "$(nsc raw "$port" '9:good.test,')"
+
+# ---------------------------------------------------------------- garbage
+expect "not a netstring: connection closed" closed "$(nsc raw "$port" abc)"
+expect "length 99999999: closed" closed "$(nsc raw "$port" '99999999:xx')"
+expect "missing comma: closed" closed "$(nsc raw "$port" '3:abcd')"
+expect "leading zero: closed" closed "$(nsc raw "$port" '03:abc,')"
+big=$(python3 -c 'print("10016:stspolicy " + "a" * 10006 + ",")')
+expect "request over 10000 bytes: closed" closed "$(nsc raw "$port" "$big")"
+expect "client gone in the middle of a request" sent \
+    "$(nsc hangup "$port" '25:stspolicy nopol')"
+sleep 0.3
+if grep -q 'warning: map client .*middle of a request' "$tmp/daemon.log" &&
+    grep -q 'warning: map client .*length exceeds the limit' "$tmp/daemon.log"
+then
+	ok "garbage is logged as warnings"
+else
+	not_ok "garbage is logged as warnings"
+fi
+
+# ---------------------------------------------------------------- load
+expect "200 connections at once all answered" 200 \
+    "$(nsc crowd "$port" 200 nopolicy.test)"
+expect "still answering after all that" "NOTFOUND " \
+    "$(nsc query "$port" nopolicy.test)"
+if grep -q 'map=stspolicy key=enforce.test reply=ok' "$tmp/daemon.log"; then
+	ok "one debug line per answer"
+else
+	not_ok "one debug line per answer"
+fi
+
+# ---------------------------------------------------------------- signals
+echo "NoSuchParameter yes" >>"$tmp/conf"
+kill -HUP "$pid"
+sleep 0.5
+if kill -0 "$pid" 2>/dev/null &&
+    grep -q 'reload of .* failed' "$tmp/daemon.log" &&
+    grep -q "conf:8: unknown parameter" "$tmp/daemon.log"; then
+	ok "SIGHUP with a broken file: problems logged, still running"
+else
+	not_ok "SIGHUP with a broken file: problems logged, still running"
+fi
+expect "answers after a failed reload" "NOTFOUND " \
+    "$(nsc query "$port" nopolicy.test)"
+sed -e 's/^LogLevel.*/LogLevel info/' -e '/NoSuchParameter/d' \
+    "$tmp/good.conf" >"$tmp/conf"
+echo "MapMatchConcreteMx yes" >>"$tmp/conf"
+kill -USR1 "$pid"
+sleep 0.5
+if grep -q 'reloaded ' "$tmp/daemon.log" &&
+    grep -q 'reload: LogLevel changed' "$tmp/daemon.log" &&
+    grep -q 'reload: MapMatchConcreteMx changed' "$tmp/daemon.log"; then
+	ok "SIGUSR1 with a good file reloads"
+else
+	not_ok "SIGUSR1 with a good file reloads"
+fi
+# Concrete mode: patterns until the MX set is known, then the MX hosts
+# the policy allows; b.c.mx.enforce.test is two labels below "*.".
+concrete="OK secure match=mx1.enforce.test:a.mx.enforce.test servername=hostname"
+first=$(nsc query "$port" enforce.test)
+case "$first" in
+"$concrete"|"OK secure match=mx1.enforce.test:.mx.enforce.test servername=hostname")
+	ok "concrete mode: patterns or MX hosts at first" ;;
+*)	not_ok "concrete mode: patterns or MX hosts at first" "got '$first'" ;;
+esac
+expect "concrete mode: the allowed MX hosts, one label under *." \
+    "$concrete" "$(nsc wait "$port" enforce.test "$concrete" 10)"
+kill -TERM "$pid"
+wait "$pid"
+expect "SIGTERM: exit status 0" 0 "$?"
+pid=
+[ ! -e "$tmp/run/d.pid" ] && ok "SIGTERM removes the pid file" ||
+    not_ok "SIGTERM removes the pid file"
+expect "map socket closed" closed "$(nsc raw "$port" '' 2>&1 |
+    grep -q 'Connection refused' && echo closed)"
+
+# ---------------------------------------------------------------- daemon mode
+"$bin" -c "$tmp/conf" 2>"$tmp/daemon2.log"
+expect "without -f: the parent returns 0 once serving" 0 "$?"
+dpid=$(cat "$tmp/run/d.pid" 2>/dev/null)
+expect "detached daemon answers" "NOTFOUND " \
+    "$(nsc query "$port" nopolicy.test)"
+[ -n "$dpid" ] && kill -TERM "$dpid"
+for _ in $(seq 1 50); do
+	[ -e "$tmp/run/d.pid" ] || break
+	sleep 0.1
+done
+[ ! -e "$tmp/run/d.pid" ] && ok "detached daemon stops on SIGTERM" ||
+    not_ok "detached daemon stops on SIGTERM"
+printf 'MapSocket inet:%s@127.0.0.1\nPidFile %s/run/x.pid\nDatabase %s/db/p.db\nSyslog no\n' \
+    "$port" "$tmp" "$tmp" >"$tmp/busy.conf"
+python3 -c "
+import socket, subprocess, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', $port)); s.listen(1)
+r = subprocess.run(['$bin', '-c', '$tmp/busy.conf'], capture_output=True)
+print(r.returncode, r.stderr.decode().strip().splitlines()[-1:])
+" >"$tmp/busy.out" 2>&1
+case "$(cat "$tmp/busy.out")" in
+"1 "*cannot*) ok "a busy port: exit 1 with the reason on stderr" ;;
+*)	not_ok "a busy port: exit 1 with the reason on stderr" "$(cat "$tmp/busy.out")" ;;
+esac
+
+if [ "$fails" -gt 0 ]; then
+	echo "# daemon log:"
+	sed 's/^/#   /' "$tmp/daemon.log" | tail -40
+fi
+echo "1..$n"
+[ "$fails" -eq 0 ]
