@@ -10,6 +10,10 @@ set -eu
 . "$(dirname "$0")/lab-lib.sh"
 lab_check_env
 
+# the MTA layer of mta-up.sh first (orderly Postfix stop; whole mount namespaces)
+if [ -f "$LAB/mta/pids" ] && [ -x "$LAB_SRC/mta-down.sh" ]; then
+    "$LAB_SRC/mta-down.sh" all || true
+fi
 lab_stop_recorded
 lab_stop_netns_leftovers
 if lab_netns_exists; then

@@ -14,6 +14,8 @@ Writes, under LAB (all world-readable):
   addresses                                              127.x addresses to put on lo
   hosts                                                  every A record, /etc/hosts format
   mx-hosts                                               "name ip cert-base" for the SMTP sinks
+  sinks                                                  "ip name kind cert-base": every SMTP sink
+                                                         (mx-hosts + the special ones, sink=...)
   facts                                                  per-domain facts for test-lab-smoke.sh
   skipped                                                catalogue domains not served (reason)
 Exits non-zero on a catalogue error.  Python 3 standard library only.
@@ -37,6 +39,8 @@ HOSTILE = {                    # bin/hostile.py, port 443
 REFUSED_IP = "127.0.2.13"      # nothing listens on 443
 MX_BASE = (127, 0, 10, 1)      # MX hosts: 127.0.10.1-254, 127.0.11.1-254, catalogue order
 MX_MAX = 508
+SPECIAL_BASE = (127, 0, 12, 1) # special MX hosts (catalogue sink=KIND): 127.0.12.1-254
+SINK_KINDS = {"good", "wrongname", "selfsigned", "expired", "notls", "tls10"}
 RESERVED_MTA = ["127.0.3.2", "127.0.3.10", "127.0.3.20", "127.0.3.21", "127.0.3.30"]
 TTL = 60
 LAB_ZONES = ["sts-lab.test", "sts-provider.test"]
@@ -46,7 +50,7 @@ EXPECTS = {"enforce", "testing", "none", "no-policy", "temporary"}
 CLASSES = {"ok", "no-txt", "bad-txt", "multi-txt", "dns", "connect", "certificate",
            "http-status", "media-type", "size", "timeout", "parse", "-"}
 KEYS = {"mode", "id", "id2", "mode2", "mx", "pmx", "mxmatch", "maxage", "eol", "txt",
-        "host", "http", "cert", "dns", "policy"}
+        "host", "http", "cert", "dns", "policy", "sink"}
 CHOICES = {
     "mode": {"enforce", "testing", "none"}, "mode2": {"enforce", "testing", "none"},
     "mxmatch": {"yes", "no"}, "eol": {"lf", "crlf"},
@@ -55,6 +59,7 @@ CHOICES = {
     "http": {"ok", "404", "301", "html", "charset", "big", "parse"},
     "cert": {"good", "expired", "wrongname", "selfsigned"},
     "dns": {"ok", "servfail", "timeout"}, "policy": {"lab", "real"},
+    "sink": SINK_KINDS,
 }
 NAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9_]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 ID_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
@@ -140,6 +145,7 @@ class Lab:
         self.rr = {}          # zone -> list of (owner, type, rdata)
         self.a = {}           # name -> ip (A records, for hosts file)
         self.mxhosts = {}     # name -> ip
+        self.special = {}     # name -> (ip, kind, certbase): sink=KIND MX hosts (127.0.12.x)
         self.certs = []       # (base, kind, [names])
         self.nginx = []       # server blocks
         self.facts = []
@@ -156,7 +162,11 @@ class Lab:
         if rtype == "A":
             self.a[owner] = rdata
 
-    def mx_ip(self, host):
+    def mx_ip(self, host, sink="good"):
+        if sink != "good":
+            return self.special_ip(host, sink)
+        if host in self.special:
+            die("MX host %s is used both as a special sink and a good one" % host)
         if host not in self.mxhosts:
             i = len(self.mxhosts)
             if i >= MX_MAX:
@@ -167,6 +177,30 @@ class Lab:
             self.add(host, "A", ip)
             self.certs.append(("mx/" + host, "good", [host]))
         return self.mxhosts[host]
+
+    def special_ip(self, host, kind):
+        """MX host served by a misbehaving SMTP sink (catalogue sink=KIND)."""
+        if host in self.mxhosts or (host in self.special and self.special[host][1] != kind):
+            die("MX host %s is used with two different sink kinds" % host)
+        if host not in self.special:
+            i = len(self.special)
+            if i >= 254:
+                die("too many special MX hosts")
+            ip = "127.0.%d.%d" % (SPECIAL_BASE[2], SPECIAL_BASE[3] + i)
+            if kind in ("good", "tls10"):        # right name, right CA; tls10: TLS 1.0 only
+                cb = "mx/" + host
+                self.certs.append((cb, "good", [host]))
+            elif kind == "wrongname":
+                cb = "bad/wrongname-mx"             # made in rest(): only wrong.other.test
+            elif kind in ("selfsigned", "expired"):
+                cb = "bad/%s-%s" % (kind, host)
+                self.certs.append((cb, kind, [host]))
+            else:                                   # notls: no STARTTLS offered
+                cb = "-"
+            self.special[host] = (ip, kind, cb)
+            self.addresses.add(ip)
+            self.add(host, "A", ip)
+        return self.special[host][0]
 
     def policy_text(self, mode, pmx, maxage, eol, pad_domain=None):
         lines = ["version: STSv1", "mode: " + mode] + ["mx: " + p for p in pmx]
@@ -288,7 +322,7 @@ class Lab:
                 hostip = "-"
             for i, h in enumerate(mx):
                 self.add(dom, "MX", "%d %s." % (10 * (i + 1) if not real else 5 * (i + 1), h))
-                self.mx_ip(h)
+                self.mx_ip(h, d.get("sink", "good"))
             mx_out = mx
 
         # ---- HTTPS --------------------------------------------------------------------
@@ -343,7 +377,8 @@ class Lab:
         self.facts.append([dom, e["expect"], e["cls"], "real" if real else "lab", mode,
                            ",".join(ids), txt, host, hostip, http, cert, dns,
                            ",".join(mx_out) or "-",
-                           ",".join(self.mxhosts[h] for h in mx_out) or "-",
+                           ",".join(self.mxhosts[h] if h in self.mxhosts else self.special[h][0]
+                                    for h in mx_out) or "-",
                            ",".join(pmx) or "-", "yes" if mxmatch else "no", certbase])
 
     # ---- writers ----------------------------------------------------------------------
@@ -529,6 +564,11 @@ class Lab:
                    "".join("%s\t%s\n" % (ip, n) for n, ip in sorted(self.a.items())))
         self.write("mx-hosts", "# name ip cert-base (under $LAB/pki, .crt/.key)\n" +
                    "".join("%s %s mx/%s\n" % (n, ip, n) for n, ip in self.mxhosts.items()))
+        self.write("sinks", "# ip name kind cert-base (under $LAB/pki; - = no STARTTLS); kind: "
+                   "good wrongname selfsigned expired notls tls10\n" +
+                   "".join("%s %s good mx/%s\n" % (ip, n, n) for n, ip in self.mxhosts.items()) +
+                   "".join("%s %s %s %s\n" % (ip, n, k, cb)
+                           for n, (ip, k, cb) in self.special.items()))
         self.write("facts", "# domain expect class source mode ids txt host hostip http cert "
                    "dns mx mxips pmx mxmatch certbase\n" +
                    "".join(" ".join(f) + "\n" for f in self.facts))
