@@ -25,7 +25,8 @@ count()	{
 	# Add the counts of an automake test-suite.log to the totals.
 	local log=$1 p f
 	p=$(sed -n 's/^# PASS: *\([0-9]*\).*/\1/p' "$log" | head -n 1)
-	f=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\): *\([0-9]*\).*/\2/p' "$log" |
+	# A skipped test is a failure here: the full run must run everything.
+	f=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\|SKIP\): *\([0-9]*\).*/\2/p' "$log" |
 	    awk '{s += $1} END {print s + 0}')
 	passed=$((passed + ${p:-0}))
 	failed=$((failed + ${f:-0}))
