@@ -56,6 +56,9 @@ enum stmt {
 	ST_STAT_POLICIES,
 	ST_STAT_NEGATIVES,
 	ST_STAT_FETCHES,
+	ST_DEL_CONTROLS,
+	ST_PUT_CONTROL,
+	ST_ROUTE,
 	ST_COUNT
 };
 
@@ -122,7 +125,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "SELECT count(*) FROM negative WHERE expires_at > ?1",
 	[ST_STAT_FETCHES] =
 	    "SELECT count(*), total(result_class <> 'ok') FROM fetch_log "
-	    "WHERE at > ?1 - 86400"
+	    "WHERE at > ?1 - 86400",
+	[ST_DEL_CONTROLS] = "DELETE FROM domain_controls",
+	[ST_PUT_CONTROL] =
+	    "INSERT OR REPLACE INTO domain_controls (pattern, control, "
+	    "source, updated_at) VALUES (?1, ?2, ?3, ?4)",
+	/* MTASTS_STORE_ROUTE_QUERY, and the expiry beside the domain. */
+	[ST_ROUTE] =
+	    "SELECT domain, expires_at FROM enforced_domains "
+	    "WHERE domain = lower(?1)"
 };
 
 static const char *const mode_names[] = {
@@ -1086,4 +1097,57 @@ mtasts_store_stats(struct mtasts_store *s, time_t now,
 	out->fetches_24h = v[0];
 	out->failures_24h = v[1];
 	return MTASTS_OK;
+}
+
+/* ---------------------------------------------------------------- routing */
+
+enum mtasts_status
+mtasts_store_replace_controls(struct mtasts_store *s,
+    const struct mtasts_store_control *v, size_t n, time_t now)
+{
+	enum mtasts_status	status;
+	size_t			i;
+
+	if ((status = enter(s, 1)) != MTASTS_OK)
+		return status;
+	if (n > 0 && v == NULL)
+		return MTASTS_INVALID;
+	if ((status = tx_begin(s)) != MTASTS_OK)
+		return status;
+	status = run(s, ST_DEL_CONTROLS, NULL, "clearing domain_controls", "");
+	for (i = 0; i < n && status == MTASTS_OK; i++)
+		status = run(s, ST_PUT_CONTROL, NULL, "storing a domain control",
+		    "sssi", v[i].pattern, v[i].control, v[i].source,
+		    (sqlite3_int64)now);
+	return tx_end(s, status);
+}
+
+enum mtasts_status
+mtasts_store_route(struct mtasts_store *s, const char *key,
+    time_t *expires_at)
+{
+	enum mtasts_status	 status;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if (expires_at != NULL)
+		*expires_at = 0;
+	if ((status = enter(s, 0)) != MTASTS_OK ||
+	    (status = need_domain(s, key)) != MTASTS_OK)
+		return status;
+	st = s->st[ST_ROUTE];
+	if ((status = query(s, ST_ROUTE, "asking enforced_domains", "s",
+	    key)) != MTASTS_OK)
+		return status;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		if (expires_at != NULL)
+			*expires_at = (time_t)sqlite3_column_int64(st, 1);
+		status = MTASTS_OK;
+	} else if (rc == SQLITE_DONE)
+		status = MTASTS_NOPOLICY;
+	else
+		status = fail(s, rc, "asking enforced_domains");
+	release(st);
+	return status;
 }

@@ -31,11 +31,12 @@
 #ifndef MTASTS_STORE_H
 #define MTASTS_STORE_H
 
+#include <stddef.h>
 #include <time.h>
 
 #include "status.h"
 
-#define MTASTS_STORE_SCHEMA_VERSION	1	/* PRAGMA user_version */
+#define MTASTS_STORE_SCHEMA_VERSION	2	/* PRAGMA user_version */
 #define MTASTS_STORE_BUSY_MS		2000	/* default lock wait */
 
 struct mtasts_store;
@@ -223,5 +224,40 @@ enum mtasts_status	 mtasts_store_stats(struct mtasts_store *, time_t now,
 enum mtasts_status	 mtasts_store_list_due(struct mtasts_store *,
 			    time_t now, long horizon,
 			    mtasts_store_policy_cb cb, void *arg);
+
+/*
+ * Routing for OpenSMTPD (sql/README, "enforced_domains").  smtpd routes a
+ * recipient to its verifying "relay tls" action when table-sqlite finds
+ * the recipient domain with this query (etc/mta-sts-sqlite.conf carries
+ * it verbatim); mtasts_store_route() asks the same question.
+ */
+#define MTASTS_STORE_ROUTE_QUERY \
+	"SELECT domain FROM enforced_domains WHERE domain = lower(?);"
+
+/* One row of domain_controls. */
+struct mtasts_store_control {
+	const char	*pattern;	/* lower case; ".x": names below x */
+	const char	*control;	/* "enforce" or "skip" */
+	const char	*source;	/* the configuration parameter */
+};
+
+/*
+ * Replace every row of domain_controls with v[0..n) in one transaction;
+ * of two entries with the same pattern the later one stays.
+ * MTASTS_INVALID, nothing changed, when an entry does not fit the table
+ * (a pattern with upper case or other characters than LDH and dots).
+ */
+enum mtasts_status	 mtasts_store_replace_controls(struct mtasts_store *,
+			    const struct mtasts_store_control *v, size_t n,
+			    time_t now);
+
+/*
+ * The routing question for key exactly as smtpd hands it to table-sqlite
+ * (the recipient domain as written, lower-cased by the query only):
+ * MTASTS_OK when enforced_domains has it at this moment, with the expiry
+ * of its policy in *expires_at (may be NULL); MTASTS_NOPOLICY when not.
+ */
+enum mtasts_status	 mtasts_store_route(struct mtasts_store *,
+			    const char *key, time_t *expires_at);
 
 #endif /* MTASTS_STORE_H */

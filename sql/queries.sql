@@ -13,8 +13,14 @@
 -- Schema version of this database (sql/README, "Migrations").
 PRAGMA user_version;
 
--- Which domains are enforced right now (what OpenSMTPD sees)?
-SELECT domain FROM enforced_domains ORDER BY domain;
+-- Which domains are enforced right now (what OpenSMTPD routes to its
+-- verifying relay tls action), and until when?
+SELECT domain, mode,
+    strftime('%Y-%m-%dT%H:%M:%SZ', expires_at, 'unixepoch') AS expires
+FROM enforced_domains ORDER BY domain;
+
+-- The per-domain controls filter-mta-sts wrote at its last start.
+SELECT pattern, control, source FROM domain_controls ORDER BY pattern;
 
 -- How many policies are there per mode, valid and expired?
 SELECT mode, state, count(*) AS domains

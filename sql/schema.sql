@@ -1,5 +1,5 @@
 -- schema.sql: the current schema of the mta-sts-milter policy store
--- (/var/lib/mta-sts-milter/policies.db), schema version 1.
+-- (/var/lib/mta-sts-milter/policies.db), schema version 2.
 --
 -- This file is for reading and for building an empty database by hand:
 --	sqlite3 policies.db < schema.sql
@@ -96,13 +96,47 @@ CREATE TABLE fetch_log (
 CREATE INDEX fetch_log_at ON fetch_log (at);
 CREATE INDEX fetch_log_domain_at ON fetch_log (domain, at);
 
--- enforced_domains: domains whose policy is in enforce mode and not
--- expired.  OpenSMTPD's table-sqlite reads it:
---   query_domain SELECT domain FROM enforced_domains WHERE domain=?;
+-- domain_controls: the operator's per-domain controls (EnforceDomains,
+-- SkipDomains, RoutedDomains) as filter-mta-sts last read them from its
+-- configuration; enforced_domains applies them.
+CREATE TABLE domain_controls (
+	-- "example.com" matches that name, ".example.com" every name below
+	-- it (not example.com itself); lower case
+	pattern		TEXT PRIMARY KEY NOT NULL
+			CONSTRAINT pattern_form
+			CHECK (length(pattern) BETWEEN 1 AND 254 AND
+			    pattern NOT GLOB '*[^a-z0-9.-]*'),
+	-- 'enforce' (EnforceDomains) or 'skip' (SkipDomains, RoutedDomains)
+	control		TEXT NOT NULL
+			CONSTRAINT control_name
+			CHECK (control IN ('enforce', 'skip')),
+	-- the configuration parameter it came from
+	source		TEXT NOT NULL,
+	updated_at	INTEGER NOT NULL
+);
+
+-- enforced_domains: domains whose mail must leave only over verified TLS:
+-- an unexpired policy in enforce mode, or in testing mode under an
+-- enforce control, and no skip control.  OpenSMTPD's table-sqlite reads
+-- it, and filter-mta-sts asks the same question before it lets such a
+-- recipient through:
+--   query_domain SELECT domain FROM enforced_domains WHERE domain = lower(?);
 CREATE VIEW enforced_domains AS
-	SELECT domain FROM policies
-	WHERE mode = 'enforce'
-	    AND expires_at > CAST(strftime('%s', 'now') AS INTEGER);
+	SELECT p.domain AS domain, p.mode AS mode, p.expires_at AS expires_at
+	FROM policies AS p
+	WHERE p.expires_at > CAST(strftime('%s', 'now') AS INTEGER)
+	    AND p.mode IN ('enforce', 'testing')
+	    AND NOT EXISTS (SELECT 1 FROM domain_controls AS c
+		WHERE c.control = 'skip' AND (c.pattern = p.domain OR
+		    (substr(c.pattern, 1, 1) = '.' AND
+		    length(p.domain) > length(c.pattern) AND
+		    substr(p.domain, -length(c.pattern)) = c.pattern)))
+	    AND (p.mode = 'enforce' OR EXISTS (SELECT 1
+		FROM domain_controls AS c
+		WHERE c.control = 'enforce' AND (c.pattern = p.domain OR
+		    (substr(c.pattern, 1, 1) = '.' AND
+		    length(p.domain) > length(c.pattern) AND
+		    substr(p.domain, -length(c.pattern)) = c.pattern))));
 
 -- policy_status: the policies table for people, times in ISO 8601 UTC.
 CREATE VIEW policy_status AS
@@ -133,4 +167,4 @@ CREATE VIEW failures_today AS
 	WHERE result_class <> 'ok'
 	    AND at >= CAST(strftime('%s', 'now', 'start of day') AS INTEGER);
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

@@ -65,5 +65,13 @@ v=$(sqlite3 -readonly "$tmp/m.db" \
 [ "$v" = example.com ]
 result $? "enforced_domains answers table-sqlite's query"
 
+# The routing query exactly as etc/mta-sts-sqlite.conf gives it to
+# table-sqlite, its one parameter bound the way table-sqlite binds it.
+q=$(sed -n 's/^query_domain[[:space:]]*//p' "$top/etc/mta-sts-sqlite.conf")
+v=$(printf '.parameter init\n.parameter set ?1 EXAMPLE.com\n%s\n' "$q" |
+    sqlite3 -readonly "$tmp/m.db" 2>"$tmp/err")
+[ "$v" = example.com ]
+result $? "the query_domain of etc/mta-sts-sqlite.conf finds the enforced domain (got '$v')"
+
 echo "1..$n"
 [ "$failed" -eq 0 ]

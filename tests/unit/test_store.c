@@ -839,6 +839,88 @@ sql_canon(const char *in, char *out, size_t size)
 	out[o] = '\0';
 }
 
+/*
+ * The routing view with the operator's controls, through the API that
+ * filter-mta-sts uses and through the exact query of table-sqlite.
+ */
+static void
+test_route(void)
+{
+	static const struct mtasts_store_control ctl[] = {
+		{ "forced.example", "enforce", "EnforceDomains" },
+		{ ".sub.example", "enforce", "EnforceDomains" },
+		{ "skipped.example", "skip", "SkipDomains" },
+		{ "both.example", "enforce", "EnforceDomains" },
+		{ "both.example", "skip", "SkipDomains" },
+	};
+	static const struct mtasts_store_control bad[] = {
+		{ "ok.example", "enforce", "EnforceDomains" },
+		{ "Upper.Example", "enforce", "EnforceDomains" },
+	};
+	struct mtasts_store	*s, *ro;
+	sqlite3			*db;
+	char			 got[512] = { 0 };
+	time_t			 now = time(NULL), exp = 0;
+	char			 q[256];
+
+	if ((s = open_ok(tpath(0, "route.db"), 0)) == NULL)
+		return;
+	put(s, "enforced.example", MTASTS_MODE_ENFORCE, now - 60, 86400, 0, 0);
+	put(s, "forced.example", MTASTS_MODE_TESTING, now - 60, 86400, 0, 0);
+	put(s, "a.sub.example", MTASTS_MODE_TESTING, now - 60, 86400, 0, 0);
+	put(s, "sub.example", MTASTS_MODE_TESTING, now - 60, 86400, 0, 0);
+	put(s, "skipped.example", MTASTS_MODE_ENFORCE, now - 60, 86400, 0, 0);
+	put(s, "both.example", MTASTS_MODE_ENFORCE, now - 60, 86400, 0, 0);
+	put(s, "testing.example", MTASTS_MODE_TESTING, now - 60, 86400, 0, 0);
+	put(s, "gone.example", MTASTS_MODE_ENFORCE, now - 7200, 3600, 0, 0);
+	CHECK(mtasts_store_replace_controls(s, ctl, 5, now) == MTASTS_OK,
+	    "replace_controls stores the controls");
+	CHECK(mtasts_store_replace_controls(s, bad, 2, now) == MTASTS_INVALID,
+	    "an upper-case pattern is refused ...");
+	mtasts_store_close(s);
+	if ((ro = open_ok(tpath(0, "route.db"), 1)) == NULL)
+		return;
+	CHECK(mtasts_store_route(ro, "enforced.example", &exp) == MTASTS_OK &&
+	    exp == now - 60 + 86400, "an enforce policy is routed, with its "
+	    "expiry");
+	CHECK(mtasts_store_route(ro, "ENFORCED.Example", NULL) == MTASTS_OK,
+	    "the key is compared in lower case, as smtpd may send it");
+	CHECK(mtasts_store_route(ro, "enforced.example.", NULL) ==
+	    MTASTS_NOPOLICY, "... but a trailing dot is another key");
+	CHECK(mtasts_store_route(ro, "forced.example", NULL) == MTASTS_OK,
+	    "EnforceDomains routes a testing policy");
+	CHECK(mtasts_store_route(ro, "a.sub.example", NULL) == MTASTS_OK &&
+	    mtasts_store_route(ro, "sub.example", NULL) == MTASTS_NOPOLICY,
+	    "a .suffix control covers names below it, not itself");
+	CHECK(mtasts_store_route(ro, "skipped.example", NULL) ==
+	    MTASTS_NOPOLICY && mtasts_store_route(ro, "both.example", NULL) ==
+	    MTASTS_NOPOLICY, "SkipDomains takes a domain out, also over an "
+	    "EnforceDomains entry");
+	CHECK(mtasts_store_route(ro, "testing.example", NULL) ==
+	    MTASTS_NOPOLICY && mtasts_store_route(ro, "gone.example", NULL) ==
+	    MTASTS_NOPOLICY && mtasts_store_route(ro, "nothing.example", NULL) ==
+	    MTASTS_NOPOLICY, "testing, expired and unknown domains are not "
+	    "routed");
+	CHECK(mtasts_store_route(ro, "", NULL) == MTASTS_INVALID,
+	    "an empty key is refused");
+	mtasts_store_close(ro);
+
+	/* What table-sqlite runs: MTASTS_STORE_ROUTE_QUERY, one parameter. */
+	(void)snprintf(q, sizeof(q), "%s", MTASTS_STORE_ROUTE_QUERY);
+	if ((db = raw_open(tpath(0, "route.db"))) == NULL)
+		return;
+	CHECK(raw_text(db, q, "Forced.Example", got, sizeof(got)) ==
+	    SQLITE_OK && strcmp(got, "forced.example") == 0,
+	    "the table-sqlite query answers with the domain");
+	CHECK(raw_text(db, "SELECT group_concat(pattern || '=' || control, "
+	    "' ') FROM (SELECT * FROM domain_controls ORDER BY pattern)",
+	    NULL, got, sizeof(got)) == SQLITE_OK && strcmp(got,
+	    ".sub.example=enforce both.example=skip forced.example=enforce "
+	    "skipped.example=skip") == 0, "... the refused replacement "
+	    "changed nothing, and the later of two entries stayed");
+	raw_close(db);
+}
+
 /* Every schema object of db, canonical, one per line, into buf. */
 static int
 schema_dump(sqlite3 *db, char *buf, size_t size)
@@ -985,6 +1067,7 @@ main(void)
 	test_negative();
 	test_lists();
 	test_enforced_view();
+	test_route();
 	test_persistence_readonly();
 	test_bad_files();
 	test_locked();
