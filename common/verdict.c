@@ -30,6 +30,7 @@
 #include "conf.h"
 #include "domain.h"
 #include "engine.h"
+#include "log.h"
 #include "mxmatch.h"
 #include "verdict.h"
 
@@ -79,6 +80,18 @@ mtasts_action_str(enum mtasts_action a)
 		return "bounce";
 	}
 	return "unknown";
+}
+
+void
+mtasts_verdict_log(const char *id, const struct mtasts_verdict *v)
+{
+	mtasts_log(LOG_INFO, NULL, "%s: rcpt domain=%s mode=%s policy_id=%s "
+	    "mx=%s verdict=%s reason=%s", id,
+	    v->domain[0] != '\0' ? v->domain : "-",
+	    v->has_policy ? mtasts_mode_str(v->mode) : "-",
+	    v->policy_id[0] != '\0' ? v->policy_id : "-",
+	    v->mx[0] != '\0' ? v->mx : "-", mtasts_action_str(v->action),
+	    v->reason);
 }
 
 /*

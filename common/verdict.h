@@ -78,6 +78,15 @@ size_t		 mtasts_domain_list_match(const struct mtasts_strlist *,
 enum mtasts_failure_action mtasts_verdict_failure_action(
 		    const struct mtasts_config *, const char *domain);
 
+/*
+ * Log the decision as the one LOG_INFO line every front end writes, its
+ * id (queue or session id) first:
+ *   "<id>: rcpt domain=D mode=M policy_id=P mx=X verdict=A reason=R"
+ * ("-" for what is not known).
+ */
+void		 mtasts_verdict_log(const char *id,
+		    const struct mtasts_verdict *v);
+
 /* "accept", "testing", "defer", "reject" or "bounce"; never NULL. */
 const char	*mtasts_action_str(enum mtasts_action);
 

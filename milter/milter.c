@@ -263,18 +263,6 @@ oom:
 	    SMFIS_TEMPFAIL;
 }
 
-static void
-log_verdict(const char *id, const struct mtasts_verdict *v)
-{
-	mtasts_log(LOG_INFO, NULL, "%s: rcpt domain=%s mode=%s policy_id=%s "
-	    "mx=%s verdict=%s reason=%s", id,
-	    v->domain[0] != '\0' ? v->domain : "-",
-	    v->has_policy ? mtasts_mode_str(v->mode) : "-",
-	    v->policy_id[0] != '\0' ? v->policy_id : "-",
-	    v->mx[0] != '\0' ? v->mx : "-", mtasts_action_str(v->action),
-	    v->reason);
-}
-
 /* Remember a testing-mode domain once per message, for the header. */
 static void
 note_testing(struct conn *c, const struct mtasts_verdict *v)
@@ -385,7 +373,7 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		v.status[0] = '4';
 		append_reason(&v, ":no-memory");
 	}
-	log_verdict(id, &v);
+	mtasts_verdict_log(id, &v);
 	switch (v.action) {
 	case MTASTS_ACTION_DEFER:
 	case MTASTS_ACTION_REJECT:
