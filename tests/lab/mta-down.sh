@@ -1,5 +1,5 @@
 #!/bin/bash
-# mta-down.sh [sinks|postfix|sendmail|daemon|all]... - stop the MTA layer started by
+# mta-down.sh [sinks|postfix|sendmail|opensmtpd|daemon|all]... - stop the MTA layer started by
 # mta-up.sh (and the daemon started by test-e2e-mta.sh).  Default: all.
 # Postfix is first asked to stop ("postfix stop" inside its namespaces); then every
 # recorded process gets TERM (10 s, then KILL), together with every other process
@@ -13,7 +13,7 @@ set -eu
 lab_check_env
 [ -f "$MTA_PIDS" ] || exit 0
 parts="${*:-all}"
-case " $parts " in *" all "*) parts="daemon sendmail postfix sinks" ;; esac
+case " $parts " in *" all "*) parts="daemon opensmtpd sendmail postfix sinks" ;; esac
 if [[ " $parts " == *" postfix "* ]] && pid=$(mta_pid postfix); then
     timeout 20 nsenter -t "$pid" -m -n -- postfix stop >/dev/null 2>&1 || true
     i=0

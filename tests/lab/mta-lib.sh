@@ -26,11 +26,12 @@ MTA_PORT=25
 mta_pkgs_postfix="postfix"
 mta_pkgs_sendmail="sendmail-bin sendmail-base sendmail-cf libwrap0"
 
-# mta_debs: download every package once into the cache (apt-get download).
+# mta_debs [PKG...]: download every package (default: Postfix's and Sendmail's) once
+# into the cache (apt-get download).
 mta_debs() {
     local p missing=
     mkdir -p "$MTA_DEB_CACHE"
-    for p in $mta_pkgs_postfix $mta_pkgs_sendmail; do
+    for p in ${*:-$mta_pkgs_postfix $mta_pkgs_sendmail}; do
         ls "$MTA_DEB_CACHE/${p}_"*.deb >/dev/null 2>&1 || missing="$missing $p"
     done
     [ -z "$missing" ] && return 0
@@ -168,3 +169,13 @@ EOF
     echo "$w"
 }
 
+
+# ---- OpenSMTPD ---------------------------------------------------------------------
+# OpenSMTPD 6.8 (opensmtpd) with table-sqlite (opensmtpd-extras) on $MTA_OPENSMTPD_IP:25,
+# our filter-mta-sts started by smtpd (proc-exec) inside smtpd's mount namespace, as
+# smtpd's unprivileged user (uid $MTA_OPENSMTPD_UID); its database lives outside the
+# overlays in $MTA_FILTER_DIR, owned by that user.
+MTA_OPENSMTPD_IP=127.0.3.30
+MTA_OPENSMTPD_UID=3301
+MTA_FILTER_DIR=$MTA_DIR/filter
+mta_pkgs_opensmtpd="opensmtpd opensmtpd-extras"

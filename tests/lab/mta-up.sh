@@ -1,6 +1,7 @@
 #!/bin/bash
-# mta-up.sh [sinks|postfix|sendmail|all]... - start the MTA layer of the loopback lab
-# (the lab itself must be up: tests/lab/lab-up.sh).  Default: all.
+# mta-up.sh [sinks|postfix|sendmail|opensmtpd|all]... - start the MTA layer of the
+# loopback lab (the lab itself must be up: tests/lab/lab-up.sh).  Default: all
+# (sinks, postfix, sendmail; opensmtpd only when asked for).
 #
 #   sinks     bin/smtp-sink.py on port 25 of every address in $LAB/sinks (the MX hosts,
 #             127.0.10.x good, 127.0.12.x misbehaving); log $LAB/logs/sink.jsonl
@@ -10,6 +11,12 @@
 #   sendmail  Sendmail 8.17 from the Debian packages, 127.0.3.20:25, syslog
 #             $LAB/logs/sendmail.log; INPUT_MAIL_FILTER inet:2700@127.0.3.2,
 #             FEATURE(sts) inet:2600@127.0.3.2
+#   opensmtpd OpenSMTPD 6.8 from the Debian packages (opensmtpd, opensmtpd-extras),
+#             127.0.3.30:25, log $LAB/logs/opensmtpd.out; its smtpd.conf and table-sqlite
+#             config are etc/smtpd.conf and etc/mta-sts-sqlite.conf of this tree, with
+#             the lab's listen address, filter binary and database put in by sed; our
+#             filter-mta-sts runs under it with the configuration MTA_FILTER_CONF
+#             (copied to /etc/mta-sts-milter.conf in its overlay)
 # Both MTAs run inside the lab network namespace (real MX lookups through the lab
 # unbound, delivery to the sinks on port 25), each in a private mount namespace where
 # overlayfs lays the extracted package over /usr /etc /var /run (bin/nsroot.sh).
@@ -17,7 +24,9 @@
 # into $MTA_DEB_CACHE (default /var/cache/mtasts-lab-debs).
 # Our daemon (map server 127.0.3.2:2600, milter 127.0.3.2:2700) is not started here:
 # test-e2e-mta.sh does that.  Stop with mta-down.sh (lab-down.sh calls it too).
-# Env: LAB, LAB_NETNS, MTA_DEB_CACHE, MTA_QUEUE_INTERVAL (Sendmail -q, default 10s).
+# Env: LAB, LAB_NETNS, MTA_DEB_CACHE, MTA_QUEUE_INTERVAL (Sendmail -q, default 10s);
+# for opensmtpd MTA_FILTER_BIN (default <top>/build/default/milter/filter-mta-sts) and
+# MTA_FILTER_CONF (default: a generated one; its Database must lie in $MTA_FILTER_DIR).
 # Exit 0 when everything asked for listens; 1 otherwise (what this run started is stopped).
 set -eu
 . "$(dirname "$0")/lab-lib.sh"
@@ -29,7 +38,7 @@ lab_netns_exists && [ -f "$LAB/env" ] || lab_die "lab is not up (LAB=$LAB); run 
 want=" ${*:-all} "
 case $want in *" all "*) want=" sinks postfix sendmail " ;; esac
 for w in $want; do
-    case $w in sinks|postfix|sendmail) ;; *) lab_die "unknown part '$w' (sinks|postfix|sendmail|all)" ;; esac
+    case $w in sinks|postfix|sendmail|opensmtpd) ;; *) lab_die "unknown part '$w' (sinks|postfix|sendmail|opensmtpd|all)" ;; esac
 done
 for t in unshare nsenter m4 ss dpkg apt-get; do
     command -v $t >/dev/null 2>&1 || lab_die "missing tool: $t"
@@ -228,12 +237,64 @@ EOF
     fi
 fi
 
+# ---- OpenSMTPD -----------------------------------------------------------------------
+if [[ $want == *" opensmtpd "* ]]; then
+    if mta_pid opensmtpd >/dev/null; then
+        lab_log "opensmtpd already running"
+    else
+        top=$(cd "$LAB_SRC/../.." && pwd)
+        fbin=${MTA_FILTER_BIN:-$top/build/default/milter/filter-mta-sts}
+        [ -x "$fbin" ] || lab_die "filter-mta-sts not built: $fbin (MTA_FILTER_BIN)"
+        mkdir -p "$MTA_FILTER_DIR"
+        fconf=${MTA_FILTER_CONF:-$MTA_FILTER_DIR/filter.conf}
+        if [ -z "${MTA_FILTER_CONF:-}" ]; then
+            printf 'Syslog no\nDatabase %s\nResolverConfig %s\nCAFile %s\n' \
+                "$MTA_FILTER_DIR/policies.db" "$LAB/engine-unbound.conf" "$LAB/pki/ca.crt" > "$fconf"
+        fi
+        db=$(awk 'tolower($1) == "database" {print $2}' "$fconf")
+        case $db in "$MTA_FILTER_DIR"/*) ;; *) lab_die "$fconf: Database must lie in $MTA_FILTER_DIR" ;; esac
+        # the filter runs as smtpd's user and writes the database there
+        chown "$MTA_OPENSMTPD_UID:$MTA_OPENSMTPD_UID" "$MTA_FILTER_DIR"
+        chmod 755 "$MTA_FILTER_DIR"
+        # table-sqlite needs the schema when smtpd starts (filter-mta-sts(8), -I)
+        setpriv --reuid="$MTA_OPENSMTPD_UID" --regid="$MTA_OPENSMTPD_UID" --clear-groups \
+            "$fbin" -I -c "$fconf" >> "$LAB/logs/opensmtpd.out" 2>&1 ||
+            lab_die "filter-mta-sts -I failed (see $LAB/logs/opensmtpd.out)"
+        mta_debs $mta_pkgs_opensmtpd
+        root=$(mta_root opensmtpd $mta_pkgs_opensmtpd)
+        rm -rf "$MTA_DIR/opensmtpd"
+        mta_etc opensmtpd $MTA_OPENSMTPD_IP opensmtpd.mta.sts-lab.test \
+            "opensmtpd:x:$MTA_OPENSMTPD_UID:$MTA_OPENSMTPD_UID::/var/lib/opensmtpd/empty:/usr/sbin/nologin\nopensmtpq:x:3302:3302::/var/lib/opensmtpd/empty:/usr/sbin/nologin\n" \
+            "opensmtpd:x:$MTA_OPENSMTPD_UID:\nopensmtpq:x:3302:\n"
+        oe=$MTA_DIR/opensmtpd/ov/etc-up
+        mkdir -p "$oe/ssl/certs" "$oe/mail" "$MTA_DIR/opensmtpd/ov/var-up/lib/opensmtpd/empty"
+        # smtpd has no client CA setting: the lab CA joins the bundle, in the overlay only
+        cat /etc/ssl/certs/ca-certificates.crt "$LAB/pki/ca.crt" > "$oe/ssl/certs/ca-certificates.crt"
+        install -m 644 "$fconf" "$oe/mta-sts-milter.conf"
+        sed -e "s|^dbpath .*|dbpath $db|" "$top/etc/mta-sts-sqlite.conf" > "$oe/mail/mta-sts-sqlite.conf"
+        sed -e "s|/usr/local/sbin/filter-mta-sts |$fbin |" \
+            -e "s|^listen on localhost |listen on $MTA_OPENSMTPD_IP |" \
+            "$top/etc/smtpd.conf" > "$oe/smtpd.conf"
+        grep -q "proc-exec \"$fbin -c /etc/mta-sts-milter.conf\"" "$oe/smtpd.conf" &&
+            grep -q "^listen on $MTA_OPENSMTPD_IP " "$oe/smtpd.conf" &&
+            grep -q "^dbpath $db\$" "$oe/mail/mta-sts-sqlite.conf" ||
+            lab_die "etc/smtpd.conf or etc/mta-sts-sqlite.conf changed: the lab's substitutions no longer apply"
+        : >> "$LAB/logs/opensmtpd.out"
+        mta_start opensmtpd "$LAB_SRC/bin/nsroot.sh" "$root" "$MTA_DIR/opensmtpd" "usr etc var run" \
+            /bin/sh -c 'chgrp opensmtpq /usr/sbin/smtpctl && chmod 2555 /usr/sbin/smtpctl
+                        /usr/sbin/smtpd -n -f /etc/smtpd.conf || exit 1
+                        exec /usr/sbin/smtpd -d -v -T lookup -f /etc/smtpd.conf'
+        STARTED="$STARTED opensmtpd"
+    fi
+fi
+
 # ---- wait ----------------------------------------------------------------------------
 addrs=
 [[ $want == *" postfix "* ]] && addrs="$addrs $MTA_POSTFIX_IP:$MTA_PORT"
 [[ $want == *" sendmail "* ]] && addrs="$addrs $MTA_SENDMAIL_IP:$MTA_PORT"
+[[ $want == *" opensmtpd "* ]] && addrs="$addrs $MTA_OPENSMTPD_IP:$MTA_PORT"
 if [ -n "$addrs" ]; then
-    mta_wait_listen $addrs || lab_die "not listening after 15 s:$addrs (see $LAB/logs/{postfix,sendmail}.*)"
+    mta_wait_listen $addrs || lab_die "not listening after 15 s:$addrs (see $LAB/logs/{postfix,sendmail,opensmtpd}.*)"
 fi
 for w in $want; do
     mta_pid "$w" >/dev/null || lab_die "$w died; see $LAB/logs/$w.out"
@@ -246,6 +307,7 @@ for w in $want; do
         sinks)    echo "  sinks     $(grep -vc '^#' "$LAB/sinks") addresses, port 25, log $LAB/logs/sink.jsonl" ;;
         postfix)  echo "  postfix   $MTA_POSTFIX_IP:25, log $LAB/logs/postfix.log, pid $(mta_pid postfix)" ;;
         sendmail) echo "  sendmail  $MTA_SENDMAIL_IP:25, log $LAB/logs/sendmail.log, pid $(mta_pid sendmail)" ;;
+        opensmtpd) echo "  opensmtpd $MTA_OPENSMTPD_IP:25, log $LAB/logs/opensmtpd.out, pid $(mta_pid opensmtpd), filter database $MTA_FILTER_DIR" ;;
     esac
 done
 echo "  daemon expected at $MTA_DAEMON_IP: map :$MTA_MAP_PORT, milter :$MTA_MILTER_PORT"
