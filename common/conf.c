@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "dane.h"
 #include "domain.h"
 #include "log.h"
 #include "status.h"
@@ -62,6 +63,11 @@ static const char *const failure_action_names[] = {
 
 static const char *const engine_error_names[] = {
 	"tempfail", "accept", NULL
+};
+
+/* In the order of enum mtasts_probe_mode. */
+static const char *const probe_mode_names[] = {
+	"no", "enforce", "all", NULL
 };
 
 #define OFF(field)	offsetof(struct mtasts_config, field)
@@ -146,6 +152,30 @@ const struct mtasts_conf_def mtasts_conf_defs[] = {
 	/* Postfix transports and Sendmail mailers that deliver to an MX */
 	{ "SmtpMailers", MTASTS_CONF_LIST, OFF(smtp_mailers),
 	    "smtp, esmtp, smtp8, dsmtp, relay", 0, 0, NULL, 1 },
+	/* MX STARTTLS probes at RCPT time (common/mxcheck.c) */
+	{ "MxProbe", MTASTS_CONF_ENUM, OFF(mx_probe), "enforce",
+	    0, 0, probe_mode_names, 1 },
+	{ "MxProbePort", MTASTS_CONF_INT, OFF(mx_probe_port), "25",
+	    1, 65535, NULL, 0 },
+	{ "MxProbeTimeout", MTASTS_CONF_DURATION, OFF(mx_probe_timeout), "20s",
+	    1, 2 * MINUTE, NULL, 0 },
+	{ "MxProbeMaxParallel", MTASTS_CONF_INT, OFF(mx_probe_max_parallel),
+	    "32", 1, 1024, NULL, 0 },
+	{ "MxProbeCacheTime", MTASTS_CONF_DURATION, OFF(mx_probe_cache_time),
+	    "1h", MINUTE, DAY, NULL, 1 },
+	{ "MxProbeFailureCacheTime", MTASTS_CONF_DURATION,
+	    OFF(mx_probe_failure_cache_time), "5m", 1, DAY, NULL, 1 },
+	{ "MxProbeMinInterval", MTASTS_CONF_DURATION,
+	    OFF(mx_probe_min_interval), "1m", 1, HOUR, NULL, 1 },
+	{ "MxProbeHeloName", MTASTS_CONF_STRING, OFF(mx_probe_helo_name), NULL,
+	    0, 0, NULL, 0 },
+	/* DANE (RFC 7672) takes precedence over MTA-STS (RFC 8461 §2) */
+	{ "Dane", MTASTS_CONF_BOOL, OFF(dane), "no",
+	    0, 0, NULL, 1 },
+	{ "DomainDane", MTASTS_CONF_LIST, OFF(domain_dane), NULL,
+	    0, 0, NULL, 1 },
+	{ "MapDaneUnsupported", MTASTS_CONF_LIST, OFF(map_dane_unsupported),
+	    "sts", 0, 0, NULL, 1 },
 	/* the map server for Postfix and Sendmail; sockets open as root */
 	{ "MapSocket", MTASTS_CONF_STRING, OFF(map_socket), NULL,
 	    0, 0, NULL, 0 },
@@ -839,6 +869,31 @@ check_domain_list(const char *name, const struct mtasts_strlist *l,
 	return rc;
 }
 
+/* "domain:value" entries, value judged by parse (-1: not a value). */
+static int
+check_domain_pairs(const char *name, const struct mtasts_strlist *l,
+    int (*parse)(const char *, size_t), const char *forms,
+    const char *fname, struct mtasts_diag *diag)
+{
+	const char	*colon;
+	char		 sv[SHOW_MAX * 4 + 4];
+	size_t		 i;
+	int		 rc = 0;
+
+	for (i = 0; i < l->n; i++) {
+		colon = strrchr(l->v[i], ':');
+		if (colon == NULL || !domain_entry_ok(l->v[i],
+		    (size_t)(colon - l->v[i])) ||
+		    parse(colon + 1, strlen(colon + 1)) == -1) {
+			mtasts_diag_add(diag, 0, 0, "%s: %s entry '%s' is not "
+			    "%s", fname, name, show(sv, sizeof(sv), l->v[i]),
+			    forms);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 /*
  * Values the generic loader cannot judge: the entries of the domain lists,
  * "domain:action" pairs and the octal socket mode.  Checked here so that
@@ -849,7 +904,7 @@ check_verdict_params(const struct mtasts_config *cfg, const char *fname,
     struct mtasts_diag *diag)
 {
 	const struct mtasts_strlist	*l = &cfg->domain_failure_action;
-	const char			*colon, *m;
+	const char			*m;
 	char				 sv[SHOW_MAX * 4 + 4];
 	size_t				 i;
 	int				 rc = 0;
@@ -863,18 +918,20 @@ check_verdict_params(const struct mtasts_config *cfg, const char *fname,
 	if (check_domain_list("RoutedDomains", &cfg->routed_domains, fname,
 	    diag) == -1)
 		rc = -1;
-	for (i = 0; i < l->n; i++) {
-		colon = strrchr(l->v[i], ':');
-		if (colon == NULL || !domain_entry_ok(l->v[i],
-		    (size_t)(colon - l->v[i])) ||
-		    mtasts_failure_action_parse(colon + 1,
-		    strlen(colon + 1)) == -1) {
-			mtasts_diag_add(diag, 0, 0, "%s: DomainFailureAction "
-			    "entry '%s' is not domain:defer, domain:reject or "
-			    "domain:bounce", fname,
-			    show(sv, sizeof(sv), l->v[i]));
-			rc = -1;
-		}
+	if (check_domain_pairs("DomainFailureAction", l,
+	    mtasts_failure_action_parse, "domain:defer, domain:reject or "
+	    "domain:bounce", fname, diag) == -1)
+		rc = -1;
+	if (check_domain_pairs("DomainDane", &cfg->domain_dane,
+	    mtasts_dane_mode_parse, "domain:off, domain:opportunistic or "
+	    "domain:mandatory", fname, diag) == -1)
+		rc = -1;
+	if (cfg->mx_probe_min_interval > cfg->mx_probe_failure_cache_time) {
+		mtasts_diag_add(diag, 0, 0, "%s: MxProbeMinInterval (%lds) is "
+		    "longer than MxProbeFailureCacheTime (%lds)", fname,
+		    cfg->mx_probe_min_interval,
+		    cfg->mx_probe_failure_cache_time);
+		rc = -1;
 	}
 	if ((m = cfg->milter_socket_mode) != NULL) {
 		for (i = 0; m[i] >= '0' && m[i] <= '7'; i++)

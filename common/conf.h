@@ -80,6 +80,19 @@ struct mtasts_config {
 	long		 recheck_interval;
 	char		*sendmail_path;
 	struct mtasts_strlist smtp_mailers;	/* {rcpt_mailer} values checked */
+	/* MX STARTTLS probes (common/mxcheck.c) */
+	int		 mx_probe;		/* enum mtasts_probe_mode */
+	long		 mx_probe_port;
+	long		 mx_probe_timeout;
+	long		 mx_probe_max_parallel;
+	long		 mx_probe_cache_time;
+	long		 mx_probe_failure_cache_time;
+	long		 mx_probe_min_interval;
+	char		*mx_probe_helo_name;
+	/* DANE (common/dane.c) */
+	int		 dane;
+	struct mtasts_strlist domain_dane;	/* "domain:mode" */
+	struct mtasts_strlist map_dane_unsupported;	/* map names */
 	/* the map server (milter/mapd.c) and the daemon (mta-sts-milter.c) */
 	char		*map_socket;
 	char		*map_socket_mode;	/* octal text, checked at load */
@@ -95,6 +108,13 @@ enum mtasts_failure_action {
 	MTASTS_FAIL_DEFER = 0,
 	MTASTS_FAIL_REJECT,
 	MTASTS_FAIL_BOUNCE
+};
+
+/* MxProbe values: which policy modes get their MX hosts probed. */
+enum mtasts_probe_mode {
+	MTASTS_PROBE_MODE_NO = 0,
+	MTASTS_PROBE_MODE_ENFORCE,	/* enforce (and EnforceDomains) */
+	MTASTS_PROBE_MODE_ALL		/* testing too, recorded only */
 };
 
 /* OnEngineError values. */

@@ -47,6 +47,7 @@
 #include "fetch.h"
 #include "ioconf.h"
 #include "log.h"
+#include "mxcheck.h"
 #include "resolver.h"
 #include "store.h"
 #include "txt.h"
@@ -86,7 +87,7 @@ struct mx_entry {
 	struct mx_entry		*next;
 	int64_t			 expires_at;
 	uint8_t			 status;	/* enum mtasts_status */
-	uint8_t			 implicit, null_mx;
+	uint8_t			 implicit, null_mx, secure;
 	uint8_t			 n;
 	uint16_t		 total;
 	uint16_t		 pref[MTASTS_MX_SET_MAX];
@@ -126,6 +127,9 @@ struct mtasts_engine {
 	struct mtasts_resolver		*res;
 	struct mtasts_fetcher		*fet;
 	struct mtasts_store		*store;
+	struct mtasts_mxcheck		*mxc;
+	struct curl_waitfd		*wfd;
+	unsigned int			 nwfd;
 	int64_t				 next_scan;
 	int64_t				 next_prune;
 };
@@ -851,6 +855,7 @@ mx_fill(const struct mx_entry *m, struct mtasts_mx_set *out)
 	out->status = (enum mtasts_status)m->status;
 	out->implicit = m->implicit;
 	out->null_mx = m->null_mx;
+	out->secure = m->secure;
 	out->total = m->total;
 	out->expires_at = m->expires_at;
 	copy_str(out->reason, sizeof(out->reason), m->reason);
@@ -1064,6 +1069,7 @@ on_mx(void *arg, const struct mtasts_dns_answer *a)
 		m->status = (uint8_t)st;
 		m->implicit = (uint8_t)implicit;
 		m->null_mx = (uint8_t)nullmx;
+		m->secure = (uint8_t)(a->secure != 0);
 		m->total = (uint16_t)(a->count > UINT16_MAX ? UINT16_MAX :
 		    a->count);
 		for (i = 0; i < n; i++)
@@ -1226,8 +1232,8 @@ static void *
 worker_main(void *arg)
 {
 	struct mtasts_engine	*e = arg;
-	struct curl_waitfd	 wfd;
 	long			 t;
+	unsigned int		 n;
 	int			 timeout, stop;
 
 	for (;;) {
@@ -1238,25 +1244,103 @@ worker_main(void *arg)
 			break;
 		start_queued(e);
 		mx_start_queued(e);
+		mtasts_mxcheck_work(e->mxc);
 		timeout = LOOP_MAX_WAIT_MS;
 		t = mtasts_resolver_next_timeout_ms(e->res,
 		    mtasts_resolver_now());
 		if (t >= 0 && t < timeout)
 			timeout = (int)t;
-		memset(&wfd, 0, sizeof(wfd));
-		wfd.fd = mtasts_resolver_fd(e->res);
-		wfd.events = CURL_WAIT_POLLIN;
-		if (mtasts_fetcher_poll(e->fet, &wfd, 1, timeout, NULL) != 0)
+		t = mtasts_mxcheck_timeout_ms(e->mxc);
+		if (t >= 0 && t < timeout)
+			timeout = (int)t;
+		memset(&e->wfd[0], 0, sizeof(e->wfd[0]));
+		e->wfd[0].fd = mtasts_resolver_fd(e->res);
+		e->wfd[0].events = CURL_WAIT_POLLIN;
+		n = 1 + mtasts_mxcheck_waitfds(e->mxc, e->wfd + 1,
+		    e->nwfd - 1);
+		if (mtasts_fetcher_poll(e->fet, e->wfd, n, timeout, NULL) != 0)
 			mtasts_log(LOG_WARNING, NULL, "event loop: poll failed");
-		if (wfd.revents & CURL_WAIT_POLLIN)
+		if (e->wfd[0].revents & CURL_WAIT_POLLIN)
 			(void)mtasts_resolver_process(e->res);
 		mtasts_resolver_expire(e->res, mtasts_resolver_now());
+		mtasts_mxcheck_process(e->mxc, e->wfd, n);
 		(void)mtasts_fetcher_perform(e->fet);
 		housekeeping(e, now_s(e));
 	}
 	disc_abandon_all(e);
 	mx_abandon_all(e);
+	mtasts_mxcheck_stop(e->mxc);
 	return NULL;
+}
+
+/* ------------------------------------------------------- MX host checks */
+
+static void
+wake_worker(void *arg)
+{
+	struct mtasts_engine	*e = arg;
+
+	mtasts_fetcher_wakeup(e->fet);
+}
+
+static int
+load_probe(void *arg, const struct mtasts_stored_probe *sp)
+{
+	struct load_ctx	*lc = arg;
+
+	if ((int64_t)sp->expires_at <= lc->now - HISTORY_KEEP)
+		return 0;
+	mtasts_mxcheck_load(lc->e->mxc, sp);
+	lc->policies++;
+	return 0;
+}
+
+/* The MX host checker and the worker's poll array. */
+static int
+mxcheck_setup(struct mtasts_engine *e, struct mtasts_diag *diag)
+{
+	const struct mtasts_config	*cfg = e->cfg;
+	struct mtasts_mxcheck_conf	 mc;
+	struct load_ctx			 lc;
+
+	memset(&mc, 0, sizeof(mc));
+	mc.probe.helo_name = cfg->mx_probe_helo_name;
+	mc.probe.ca_file = cfg->ca_file;
+	mc.probe.ca_path = cfg->ca_path;
+	mc.probe.timeout_ms = cfg->mx_probe_timeout * 1000;
+	mc.probe.port = e->opts.probe_port > 0 ? e->opts.probe_port :
+	    (int)cfg->mx_probe_port;
+	mc.probe.max_running = (size_t)cfg->mx_probe_max_parallel;
+	mc.ok_ttl = cfg->mx_probe_cache_time;
+	mc.fail_ttl = cfg->mx_probe_failure_cache_time;
+	mc.min_interval = cfg->mx_probe_min_interval;
+	mc.now = e->opts.now;
+	mc.now_arg = e->opts.now_arg;
+	mc.wakeup = wake_worker;
+	mc.wakeup_arg = e;
+	mc.res = e->res;
+	mc.store = e->store;
+	if ((e->mxc = mtasts_mxcheck_new(&mc, diag)) == NULL)
+		return -1;
+	/* The resolver's fd, then every socket the prober may hold. */
+	e->nwfd = 1 + (unsigned int)mc.probe.max_running;
+	if ((e->wfd = calloc(e->nwfd, sizeof(*e->wfd))) == NULL) {
+		mtasts_diag_add(diag, 0, 0, "out of memory");
+		return -1;
+	}
+	if (e->store != NULL) {
+		memset(&lc, 0, sizeof(lc));
+		lc.e = e;
+		lc.now = now_s(e);
+		if (mtasts_store_foreach_probe(e->store, load_probe, &lc) !=
+		    MTASTS_OK)
+			mtasts_log(LOG_WARNING, NULL, "store: cannot load the "
+			    "MX probes: %s", mtasts_store_errmsg(e->store));
+		else if (lc.policies > 0)
+			mtasts_log(LOG_INFO, NULL, "loaded %zu MX probe "
+			    "results", lc.policies);
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ the API */
@@ -1307,6 +1391,8 @@ mtasts_engine_new(const struct mtasts_config *cfg,
 			store_load(e);
 	}
 	e->st.store_ok = e->store != NULL;
+	if (mxcheck_setup(e, diag) == -1)
+		goto fail;
 	e->next_scan = now_s(e) + SCAN_INTERVAL;
 	e->next_prune = now_s(e) + 60;
 
@@ -1341,6 +1427,8 @@ mtasts_engine_free(struct mtasts_engine *e)
 		e->forgets = f->next;
 		free(f);
 	}
+	mtasts_mxcheck_free(e->mxc);
+	free(e->wfd);
 	mtasts_fetcher_free(e->fet);
 	mtasts_resolver_free(e->res);
 	mtasts_store_close(e->store);
@@ -1550,4 +1638,90 @@ int64_t
 mtasts_engine_now(const struct mtasts_engine *e)
 {
 	return now_s(e);
+}
+
+/* ------------------------------------------------------------ MX checks */
+
+enum mtasts_status
+mtasts_engine_probe(struct mtasts_engine *e, const char *const *hosts,
+    size_t n, long budget_ms, struct mtasts_mxprobe *out)
+{
+	return mtasts_mxcheck_probe(e->mxc, hosts, n, budget_ms, out);
+}
+
+void
+mtasts_engine_forget_probe(struct mtasts_engine *e, const char *host)
+{
+	mtasts_mxcheck_forget(e->mxc, host);
+}
+
+/* The DNS outcome of an MX set, for mtasts_dane_decide. */
+static enum mtasts_dns_rcode
+mx_rcode(const struct mtasts_mx_set *mx)
+{
+	switch (mx->status) {
+	case MTASTS_OK:
+		return mx->implicit ? MTASTS_DNS_NODATA : MTASTS_DNS_OK;
+	case MTASTS_NOPOLICY:
+		return MTASTS_DNS_NXDOMAIN;
+	default:
+		if (strcmp(mx->reason, "dns-bogus") == 0)
+			return MTASTS_DNS_BOGUS;
+		if (strcmp(mx->reason, "dns-timeout") == 0)
+			return MTASTS_DNS_TIMEOUT;
+		return strcmp(mx->reason, "dns-servfail") == 0 ?
+		    MTASTS_DNS_SERVFAIL : MTASTS_DNS_ERROR;
+	}
+}
+
+enum mtasts_status
+mtasts_engine_dane(struct mtasts_engine *e, const char *domain,
+    long budget_ms, struct mtasts_dane_answer *out)
+{
+	struct mtasts_mx_set	 mx;
+	struct mtasts_mxdane	 hd[MTASTS_MX_SET_MAX];
+	enum mtasts_dane_host	 hs[MTASTS_MX_SET_MAX];
+	const char		*hosts[MTASTS_MX_SET_MAX];
+	struct timespec		 t0, t1;
+	enum mtasts_status	 st;
+	long			 spent;
+	size_t			 i;
+
+	memset(out, 0, sizeof(*out));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	st = mtasts_engine_mx(e, domain, budget_ms, &mx);
+	if (st == MTASTS_INTERNAL) {
+		copy_str(out->reason, sizeof(out->reason), mx.reason);
+		return MTASTS_INTERNAL;
+	}
+	if (st == MTASTS_TEMPFAIL && mx.pending) {
+		out->outcome = MTASTS_DANE_PENDING;
+		copy_str(out->reason, sizeof(out->reason), "mx-pending");
+		return MTASTS_OK;
+	}
+	out->mx_secure = mx.secure;
+	if (st == MTASTS_OK && !mx.null_mx) {
+		for (i = 0; i < mx.n; i++)
+			hosts[i] = mx.host[i];
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		spent = (long)((t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (mtasts_mxcheck_dane(e->mxc, hosts, mx.n, budget_ms > spent ?
+		    budget_ms - spent : 0, hd) != MTASTS_OK) {
+			copy_str(out->reason, sizeof(out->reason),
+			    "engine stopped");
+			return MTASTS_INTERNAL;
+		}
+		for (i = 0; i < mx.n; i++) {
+			hs[i] = hd[i].state;
+			copy_str(out->host[i], sizeof(out->host[i]),
+			    mx.host[i]);
+			out->host_state[i] = hd[i].state;
+			out->tlsa_usable[i] = hd[i].tlsa_usable;
+		}
+		out->n = mx.n;
+	}
+	out->outcome = mtasts_dane_decide(mx_rcode(&mx), mx.secure &&
+	    !mx.null_mx, hs, out->n, out->reason, sizeof(out->reason));
+	return MTASTS_OK;
 }

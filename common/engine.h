@@ -14,6 +14,8 @@
 
 #include "cache.h"
 #include "conf.h"
+#include "dane.h"
+#include "mxcheck.h"
 #include "policy.h"
 #include "status.h"
 
@@ -25,6 +27,7 @@ struct mtasts_engine_opts {
 	int		 https_port;	/* 0: 443 */
 	int		 no_store;	/* 1: memory only, never open SQLite */
 	int		 no_refresher;	/* 1: no background refresh scans */
+	int		 probe_port;	/* 0: MxProbePort */
 };
 
 /*
@@ -141,6 +144,7 @@ struct mtasts_mx_set {
 	int			 pending;
 	int			 implicit;
 	int			 null_mx;
+	int			 secure;	/* DNSSEC-validated answer */
 	size_t			 n;
 	size_t			 total;		/* records seen; n may be less */
 	int64_t			 expires_at;
@@ -157,6 +161,45 @@ struct mtasts_mx_set {
 enum mtasts_status	 mtasts_engine_mx(struct mtasts_engine *,
 			    const char *domain, long budget_ms,
 			    struct mtasts_mx_set *out);
+
+/*
+ * STARTTLS probes of MX hosts (common/mxcheck.c): the results for
+ * hosts[0..n) into out[0..n), probing hosts never seen and waiting for
+ * them up to budget_ms; stale results come back at once while a new
+ * probe runs.  Thread-safe.
+ */
+enum mtasts_status	 mtasts_engine_probe(struct mtasts_engine *,
+			    const char *const *hosts, size_t n, long budget_ms,
+			    struct mtasts_mxprobe *out);
+
+/* Drop what is known of an MX host's probe (mta-sts-ctl forget). */
+void			 mtasts_engine_forget_probe(struct mtasts_engine *,
+			    const char *host);
+
+/*
+ * Whether DANE applies to a domain (RFC 7672; common/dane.c), from its MX
+ * set and, for each MX host, A, AAAA and TLSA at _25._tcp.<host>, all
+ * validated by libunbound (TrustAnchorFile).  Plain data.
+ */
+struct mtasts_dane_answer {
+	enum mtasts_dane_outcome outcome;
+	char			 reason[32];	/* mtasts_dane_decide's token */
+	int			 mx_secure;
+	size_t			 n;
+	char			 host[MTASTS_MX_SET_MAX][MTASTS_MX_NAME_BUFSZ];
+	enum mtasts_dane_host	 host_state[MTASTS_MX_SET_MAX];
+	size_t			 tlsa_usable[MTASTS_MX_SET_MAX];
+};
+
+/*
+ * Decide whether DANE applies to domain (normalised), waiting for DNS up
+ * to budget_ms (0: from memory, lookups start in the background and the
+ * outcome is PENDING until they are in).  MTASTS_OK with out filled, or
+ * MTASTS_INTERNAL (stopping).  Thread-safe.
+ */
+enum mtasts_status	 mtasts_engine_dane(struct mtasts_engine *,
+			    const char *domain, long budget_ms,
+			    struct mtasts_dane_answer *out);
 
 /* The engine's clock (the injected one in tests), in Unix seconds. */
 int64_t			 mtasts_engine_now(const struct mtasts_engine *);

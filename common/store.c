@@ -30,6 +30,10 @@
 	"domain, policy_id, mode, max_age, mx, policy_text, fetched_at, " \
 	"expires_at, txt_checked_at, last_error, last_error_class, " \
 	"last_error_at, next_retry_at"
+#define PROBE_COLS \
+	"host, addr, port, result_class, smtp_code, verify_error, " \
+	"tls_version, tls_cipher, cert_names, cert_subject, cert_issuer, " \
+	"cert_not_after, detail, probed_at, expires_at"
 #define NEGATIVE_COLS \
 	"domain, reason_class, detail, policy_id, created_at, expires_at"
 
@@ -59,6 +63,10 @@ enum stmt {
 	ST_DEL_CONTROLS,
 	ST_PUT_CONTROL,
 	ST_ROUTE,
+	ST_PUT_PROBE,
+	ST_ALL_PROBES,
+	ST_DEL_PROBE,
+	ST_PRUNE_PROBE,
 	ST_COUNT
 };
 
@@ -133,7 +141,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* MTASTS_STORE_ROUTE_QUERY, and the expiry beside the domain. */
 	[ST_ROUTE] =
 	    "SELECT domain, expires_at FROM enforced_domains "
-	    "WHERE domain = lower(?1)"
+	    "WHERE domain = lower(?1)",
+	[ST_PUT_PROBE] =
+	    "INSERT OR REPLACE INTO mx_probes (" PROBE_COLS ") VALUES (?1, "
+	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+	[ST_ALL_PROBES] =
+	    "SELECT " PROBE_COLS " FROM mx_probes ORDER BY host",
+	[ST_DEL_PROBE] = "DELETE FROM mx_probes WHERE host = ?1",
+	[ST_PRUNE_PROBE] = "DELETE FROM mx_probes WHERE expires_at < ?1"
 };
 
 static const char *const mode_names[] = {
@@ -904,6 +919,96 @@ mtasts_store_forget(struct mtasts_store *s, const char *domain)
 	return status;
 }
 
+/* ---------------------------------------------------------------- probes */
+
+/* A host name as the mx_probes table takes it. */
+static enum mtasts_status
+need_host(struct mtasts_store *s, const char *host)
+{
+	size_t	n = host != NULL ? strlen(host) : 0, i;
+
+	for (i = 0; i < n; i++)
+		if (!((host[i] >= 'a' && host[i] <= 'z') || (host[i] >= '0' &&
+		    host[i] <= '9') || host[i] == '.' || host[i] == '-' ||
+		    host[i] == '_'))
+			break;
+	if (n == 0 || n > 253 || i < n) {
+		set_err(s, "not a lower-case host name");
+		return MTASTS_INVALID;
+	}
+	return MTASTS_OK;
+}
+
+enum mtasts_status
+mtasts_store_put_probe(struct mtasts_store *s,
+    const struct mtasts_stored_probe *p)
+{
+	enum mtasts_status	status;
+
+	if ((status = enter(s, 1)) != MTASTS_OK ||
+	    (status = need_host(s, p->host)) != MTASTS_OK)
+		return status;
+	return run(s, ST_PUT_PROBE, NULL, "saving MX probe", "sSIsIISSSSSSSii",
+	    p->host, p->addr, (sqlite3_int64)p->port, p->result_class,
+	    (sqlite3_int64)p->smtp_code, (sqlite3_int64)p->verify_error,
+	    p->tls_version, p->tls_cipher, p->cert_names, p->cert_subject,
+	    p->cert_issuer, p->cert_not_after, p->detail,
+	    (sqlite3_int64)p->probed_at, (sqlite3_int64)p->expires_at);
+}
+
+enum mtasts_status
+mtasts_store_forget_probe(struct mtasts_store *s, const char *host)
+{
+	enum mtasts_status	status;
+	int			changes = 0;
+
+	if ((status = enter(s, 1)) != MTASTS_OK ||
+	    (status = need_host(s, host)) != MTASTS_OK)
+		return status;
+	status = run(s, ST_DEL_PROBE, &changes, "deleting MX probe", "s",
+	    host);
+	if (status == MTASTS_OK && changes == 0)
+		return MTASTS_NOPOLICY;
+	return status;
+}
+
+enum mtasts_status
+mtasts_store_foreach_probe(struct mtasts_store *s,
+    mtasts_store_probe_cb cb, void *arg)
+{
+	struct mtasts_stored_probe	 p;
+	enum mtasts_status		 status;
+	sqlite3_stmt			*st;
+	int				 rc = SQLITE_DONE, stop = 0;
+
+	if ((status = enter(s, 0)) != MTASTS_OK)
+		return status;
+	st = s->st[ST_ALL_PROBES];
+	while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&p, 0, sizeof(p));
+		col_copy(st, 0, p.host, sizeof(p.host));
+		col_copy(st, 1, p.addr, sizeof(p.addr));
+		p.port = sqlite3_column_int(st, 2);
+		col_copy(st, 3, p.result_class, sizeof(p.result_class));
+		p.smtp_code = sqlite3_column_int(st, 4);
+		p.verify_error = (long)sqlite3_column_int64(st, 5);
+		col_copy(st, 6, p.tls_version, sizeof(p.tls_version));
+		col_copy(st, 7, p.tls_cipher, sizeof(p.tls_cipher));
+		col_copy(st, 8, p.cert_names, sizeof(p.cert_names));
+		col_copy(st, 9, p.cert_subject, sizeof(p.cert_subject));
+		col_copy(st, 10, p.cert_issuer, sizeof(p.cert_issuer));
+		col_copy(st, 11, p.cert_not_after, sizeof(p.cert_not_after));
+		col_copy(st, 12, p.detail, sizeof(p.detail));
+		p.probed_at = (time_t)sqlite3_column_int64(st, 13);
+		p.expires_at = (time_t)sqlite3_column_int64(st, 14);
+		stop = cb(arg, &p);
+	}
+	if (!stop && rc != SQLITE_DONE)
+		status = fail(s, rc, "listing MX probes");
+	release(st);
+	return status;
+}
+
 /* ---------------------------------------------------------------- log */
 
 enum mtasts_status
@@ -944,6 +1049,9 @@ mtasts_store_prune(struct mtasts_store *s, time_t now, long keep_seconds)
 	if (status == MTASTS_OK)
 		status = run(s, ST_PRUNE_POLICY, NULL,
 		    "pruning expired policies", "i", cutoff);
+	if (status == MTASTS_OK)
+		status = run(s, ST_PRUNE_PROBE, NULL, "pruning MX probes", "i",
+		    cutoff);
 	return tx_end(s, status);
 }
 

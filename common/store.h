@@ -36,7 +36,7 @@
 
 #include "status.h"
 
-#define MTASTS_STORE_SCHEMA_VERSION	2	/* PRAGMA user_version */
+#define MTASTS_STORE_SCHEMA_VERSION	3	/* PRAGMA user_version */
 #define MTASTS_STORE_BUSY_MS		2000	/* default lock wait */
 
 struct mtasts_store;
@@ -79,6 +79,25 @@ struct mtasts_stored_fetch {
 	char	 detail[256];
 };
 
+/* One row of the mx_probes table (common/mxcheck.c fills it). */
+struct mtasts_stored_probe {
+	char	 host[256];		/* MX host name, lower case */
+	char	 addr[64];		/* address probed last, or "" */
+	int	 port;
+	char	 result_class[32];	/* "ok", an RFC 8460 type, ... */
+	int	 smtp_code;
+	long	 verify_error;		/* X509_V_ERR_*, 0 if none */
+	char	 tls_version[16];
+	char	 tls_cipher[64];
+	char	 cert_names[512];	/* DNS SANs, comma-separated */
+	char	 cert_subject[256];
+	char	 cert_issuer[256];
+	char	 cert_not_after[32];
+	char	 detail[256];
+	time_t	 probed_at;
+	time_t	 expires_at;
+};
+
 struct mtasts_store_stats {
 	long	 by_mode[3];	/* unexpired policies per enum mtasts_mode */
 	long	 expired;	/* policies at or past expires_at */
@@ -98,6 +117,8 @@ typedef int (*mtasts_store_negative_cb)(void *arg,
     const struct mtasts_stored_negative *);
 typedef int (*mtasts_store_fetch_cb)(void *arg,
     const struct mtasts_stored_fetch *);
+typedef int (*mtasts_store_probe_cb)(void *arg,
+    const struct mtasts_stored_probe *);
 
 /*
  * Open the database at path, creating it unless readonly (the directory
@@ -187,9 +208,25 @@ enum mtasts_status	 mtasts_store_log_fetch(struct mtasts_store *,
 			    int http_status, const char *detail);
 
 /*
+ * Insert or replace the probe row of p->host (lower case; else
+ * MTASTS_INVALID).  Empty strings and a port, code or error of 0 store
+ * NULL.
+ */
+enum mtasts_status	 mtasts_store_put_probe(struct mtasts_store *,
+			    const struct mtasts_stored_probe *p);
+
+/* Delete the probe row of host.  NOPOLICY: there was none. */
+enum mtasts_status	 mtasts_store_forget_probe(struct mtasts_store *,
+			    const char *host);
+
+/* Every probe row (expired ones too), ordered by host. */
+enum mtasts_status	 mtasts_store_foreach_probe(struct mtasts_store *,
+			    mtasts_store_probe_cb cb, void *arg);
+
+/*
  * Housekeeping, in one transaction: delete negative rows with
  * expires_at <= now, fetch_log rows older than now - keep_seconds, and
- * policies that expired more than keep_seconds ago.
+ * policies and MX probes that expired more than keep_seconds ago.
  */
 enum mtasts_status	 mtasts_store_prune(struct mtasts_store *, time_t now,
 			    long keep_seconds);

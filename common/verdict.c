@@ -28,9 +28,11 @@
 #include <time.h>
 
 #include "conf.h"
+#include "dane.h"
 #include "domain.h"
 #include "engine.h"
 #include "log.h"
+#include "mxcheck.h"
 #include "mxmatch.h"
 #include "verdict.h"
 
@@ -86,12 +88,14 @@ void
 mtasts_verdict_log(const char *id, const struct mtasts_verdict *v)
 {
 	mtasts_log(LOG_INFO, NULL, "%s: rcpt domain=%s mode=%s policy_id=%s "
-	    "mx=%s verdict=%s reason=%s", id,
+	    "mx=%s verdict=%s reason=%s dane=%s probe=%s%s%s", id,
 	    v->domain[0] != '\0' ? v->domain : "-",
 	    v->has_policy ? mtasts_mode_str(v->mode) : "-",
 	    v->policy_id[0] != '\0' ? v->policy_id : "-",
 	    v->mx[0] != '\0' ? v->mx : "-", mtasts_action_str(v->action),
-	    v->reason);
+	    v->reason, v->dane[0] != '\0' ? v->dane : "-",
+	    v->probe[0] != '\0' ? v->probe : "-",
+	    v->probe_detail[0] != '\0' ? " probe_mx=" : "", v->probe_detail);
 }
 
 /*
@@ -126,27 +130,35 @@ mtasts_domain_list_match(const struct mtasts_strlist *l, const char *domain)
 	return best;
 }
 
-enum mtasts_failure_action
-mtasts_verdict_failure_action(const struct mtasts_config *cfg,
-    const char *domain)
+int
+mtasts_domain_list_value(const struct mtasts_strlist *l, const char *domain,
+    int (*parse)(const char *, size_t), int dflt)
 {
-	const struct mtasts_strlist	*l = &cfg->domain_failure_action;
-	const char			*colon;
-	size_t				 i, m, best = 0;
-	int				 act = cfg->failure_action, a;
+	const char	*colon;
+	size_t		 i, m, best = 0;
+	int		 val = dflt, a;
 
 	for (i = 0; i < l->n; i++) {
 		/* Checked at load; a malformed entry is skipped all the same. */
 		if ((colon = strrchr(l->v[i], ':')) == NULL)
 			continue;
 		m = entry_match(l->v[i], (size_t)(colon - l->v[i]), domain);
-		a = mtasts_failure_action_parse(colon + 1, strlen(colon + 1));
+		a = parse(colon + 1, strlen(colon + 1));
 		if (m > best && a >= 0) {
 			best = m;
-			act = a;
+			val = a;
 		}
 	}
-	return (enum mtasts_failure_action)act;
+	return val;
+}
+
+enum mtasts_failure_action
+mtasts_verdict_failure_action(const struct mtasts_config *cfg,
+    const char *domain)
+{
+	return (enum mtasts_failure_action)mtasts_domain_list_value(
+	    &cfg->domain_failure_action, domain, mtasts_failure_action_parse,
+	    cfg->failure_action);
 }
 
 /* ------------------------------------------------------------ outcomes */
@@ -202,10 +214,29 @@ engine_trouble(const struct mtasts_config *cfg, struct mtasts_verdict *v,
 		    "could not be checked: internal error");
 }
 
+/*
+ * Why an enforced policy cannot be satisfied: the reason token and the
+ * reply text after "cannot be satisfied: ".
+ */
+struct failure {
+	const char	*why;
+	const char	*text;
+};
+
+static const struct failure fail_no_match = {
+	"no-mx-match", "no MX host matches the policy"
+};
+static const struct failure fail_tls = {
+	"mx-tls-failed", "no MX host offers valid TLS"
+};
+
 /* An enforce failure that survived the re-check: the configured action. */
 static void
-enforce_failure(const struct mtasts_config *cfg, struct mtasts_verdict *v)
+enforce_failure(const struct mtasts_config *cfg, struct mtasts_verdict *v,
+    const struct failure *f)
 {
+	char	text[200];
+
 	enum mtasts_action	a;
 
 	switch (mtasts_verdict_failure_action(cfg, v->domain)) {
@@ -219,8 +250,9 @@ enforce_failure(const struct mtasts_config *cfg, struct mtasts_verdict *v)
 		a = MTASTS_ACTION_DEFER;
 		break;
 	}
-	set_refuse(v, a, "no-mx-match", "5.7.5",
-	    "cannot be satisfied: no MX host matches the policy");
+	(void)snprintf(text, sizeof(text), "cannot be satisfied: %s",
+	    f->text);
+	set_refuse(v, a, f->why, "5.7.5", text);
 }
 
 /* ------------------------------------------------------------ the rules */
@@ -255,45 +287,97 @@ static void	decide(struct mtasts_engine *, const struct mtasts_config *,
 static void
 no_match(struct mtasts_engine *e, const struct mtasts_config *cfg,
     struct mtasts_verdict *v, const struct mtasts_answer *a,
-    int64_t deadline, int may_recheck)
+    int64_t deadline, int may_recheck, const struct failure *f)
 {
 	struct mtasts_answer	 again;
 	enum mtasts_status	 st;
-	const char		*trouble = "";
+	const char		*trouble = "", *state = NULL;
 	int64_t			 checked, now = mtasts_engine_now(e);
-	char			 why[64];
+	char			 why[64], text[200];
 
 	checked = mtasts_answer_txt_checked(a, &trouble);
 	if (now - checked < cfg->recheck_interval && checked > 0) {
 		if (trouble[0] == '\0') {
-			enforce_failure(cfg, v);
+			enforce_failure(cfg, v, f);
 			return;
 		}
-		(void)snprintf(why, sizeof(why), "no-mx-match:recheck-%s",
+		(void)snprintf(why, sizeof(why), "%s:recheck-%s", f->why,
 		    trouble);
-		set_refuse(v, MTASTS_ACTION_DEFER, why, "4.7.5", "cannot be "
-		    "satisfied: no MX host matches the policy (policy "
-		    "re-check failed)");
+		(void)snprintf(text, sizeof(text), "cannot be satisfied: %s "
+		    "(policy re-check failed)", f->text);
+		set_refuse(v, MTASTS_ACTION_DEFER, why, "4.7.5", text);
 		return;
 	}
-	if (!may_recheck) {
+	if (!may_recheck)
 		/* Re-checked, but the new policy could not be had yet. */
-		set_refuse(v, MTASTS_ACTION_DEFER, "no-mx-match:recheck-"
-		    "incomplete", "4.7.5", "cannot be satisfied: no MX host "
-		    "matches the policy (policy re-check incomplete)");
-		return;
+		state = "incomplete";
+	else {
+		v->rechecked = 1;
+		st = mtasts_engine_refresh(e, v->domain, 0, left_ms(deadline),
+		    &again);
+		if (again.pending)
+			state = "pending";
 	}
-	v->rechecked = 1;
-	st = mtasts_engine_refresh(e, v->domain, 0, left_ms(deadline), &again);
-	if (again.pending) {
-		set_refuse(v, MTASTS_ACTION_DEFER, "no-mx-match:recheck-"
-		    "pending", "4.7.5", "cannot be satisfied: no MX host "
-		    "matches the policy (policy re-check in progress)");
-		mtasts_answer_clear(&again);
+	if (state != NULL) {
+		(void)snprintf(why, sizeof(why), "%s:recheck-%s", f->why,
+		    state);
+		(void)snprintf(text, sizeof(text), "cannot be satisfied: %s "
+		    "(policy re-check %s)", f->text, strcmp(state, "pending") ==
+		    0 ? "in progress" : "incomplete");
+		set_refuse(v, MTASTS_ACTION_DEFER, why, "4.7.5", text);
+		if (may_recheck)
+			mtasts_answer_clear(&again);
 		return;
 	}
 	decide(e, cfg, v, &again, st, deadline, 0);
 	mtasts_answer_clear(&again);
+}
+
+/*
+ * Probe the MX hosts that the policy admits (MxProbe) and summarise;
+ * v->probe and v->probe_detail record what was found.
+ */
+static enum mtasts_mxprobe_state
+probe_matching(struct mtasts_engine *e, struct mtasts_verdict *v,
+    const struct mtasts_answer *a, const struct mtasts_mx_set *mx,
+    int64_t deadline)
+{
+	struct mtasts_mxprobe		 res[MTASTS_MX_SET_MAX];
+	enum mtasts_mxprobe_state	 states[MTASTS_MX_SET_MAX], sum;
+	const char			*hosts[MTASTS_MX_SET_MAX];
+	size_t				 i, j, n = 0, off = 0;
+
+	for (i = 0; i < mx->n; i++)
+		for (j = 0; j < a->nmx; j++)
+			if (mtasts_mx_match(mtasts_answer_mx(a, j),
+			    mx->host[i])) {
+				hosts[n++] = mx->host[i];
+				break;
+			}
+	if (mtasts_engine_probe(e, hosts, n, left_ms(deadline), res) !=
+	    MTASTS_OK) {
+		copy_str(v->probe, sizeof(v->probe), "pending");
+		return MTASTS_MXPROBE_PENDING;
+	}
+	for (i = 0; i < n; i++) {
+		states[i] = res[i].state;
+		if (off < sizeof(v->probe_detail))
+			off += (size_t)snprintf(v->probe_detail + off,
+			    sizeof(v->probe_detail) - off, "%s%s=%s", i ? "," :
+			    "", hosts[i], res[i].cls[0] != '\0' ? res[i].cls :
+			    "pending");
+	}
+	sum = mtasts_mxprobe_summary(states, n);
+	copy_str(v->probe, sizeof(v->probe), mtasts_mxprobe_state_str(sum));
+	return sum;
+}
+
+/* 1 when MxProbe asks for probes of a policy in this mode. */
+static int
+probing_wanted(const struct mtasts_config *cfg, int enforce)
+{
+	return cfg->mx_probe == MTASTS_PROBE_MODE_ALL ||
+	    (cfg->mx_probe == MTASTS_PROBE_MODE_ENFORCE && enforce);
 }
 
 /* A valid policy in testing or enforce mode: check the MX set. */
@@ -302,10 +386,11 @@ check_mx(struct mtasts_engine *e, const struct mtasts_config *cfg,
     struct mtasts_verdict *v, const struct mtasts_answer *a,
     int64_t deadline, int may_recheck)
 {
-	struct mtasts_mx_set	 mx;
-	enum mtasts_status	 st;
-	int			 enforce, matched;
-	char			 why[64];
+	struct mtasts_mx_set		 mx;
+	enum mtasts_mxprobe_state	 ps = MTASTS_MXPROBE_PASS;
+	enum mtasts_status		 st;
+	int				 enforce, matched;
+	char				 why[64];
 
 	enforce = a->mode == MTASTS_MODE_ENFORCE || v->forced;
 	st = mtasts_engine_mx(e, v->domain, left_ms(deadline), &mx);
@@ -325,17 +410,35 @@ check_mx(struct mtasts_engine *e, const struct mtasts_config *cfg,
 		return;
 	}
 	matched = first_match(a, &mx, v);
+	if (matched && probing_wanted(cfg, enforce))
+		ps = probe_matching(e, v, a, &mx, deadline);
 	if (!enforce) {
-		v->would_fail = !matched;
-		set_accept(v, MTASTS_ACTION_TESTING, matched ? "mx-match" :
-		    "would-fail:no-mx-match");
+		v->would_fail = !matched || ps == MTASTS_MXPROBE_TLS_FAIL;
+		set_accept(v, MTASTS_ACTION_TESTING, !matched ?
+		    "would-fail:no-mx-match" : v->would_fail ?
+		    "would-fail:mx-tls-failed" : "mx-match");
 		return;
 	}
-	if (matched) {
+	if (!matched) {
+		no_match(e, cfg, v, a, deadline, may_recheck, &fail_no_match);
+		return;
+	}
+	switch (ps) {
+	case MTASTS_MXPROBE_TLS_FAIL:
+		no_match(e, cfg, v, a, deadline, may_recheck, &fail_tls);
+		return;
+	case MTASTS_MXPROBE_PENDING:
+		/* The map still keeps delivery to verified TLS. */
+		set_accept(v, MTASTS_ACTION_ACCEPT, "mx-match:probe-pending");
+		return;
+	case MTASTS_MXPROBE_INCONCLUSIVE:
+		set_accept(v, MTASTS_ACTION_ACCEPT,
+		    "mx-match:probe-inconclusive");
+		return;
+	default:
 		set_accept(v, MTASTS_ACTION_ACCEPT, "mx-match");
 		return;
 	}
-	no_match(e, cfg, v, a, deadline, may_recheck);
 }
 
 /* Decide on an engine answer for the domain. */
@@ -384,6 +487,73 @@ decide(struct mtasts_engine *e, const struct mtasts_config *cfg,
 	check_mx(e, cfg, v, a, deadline, may_recheck);
 }
 
+/*
+ * DANE before MTA-STS (RFC 8461 §2, STS-01).  Returns 1 when DANE
+ * decided (v is set), 0 when MTA-STS is to be applied.
+ */
+static int
+dane_first(struct mtasts_engine *e, const struct mtasts_config *cfg,
+    struct mtasts_verdict *v, int64_t deadline)
+{
+	struct mtasts_dane_answer	 d;
+	enum mtasts_dane_mode		 mode;
+	char				 why[64];
+
+	if ((mode = mtasts_dane_mode_for(cfg, v->domain)) == MTASTS_DANE_OFF)
+		return 0;
+	if (mtasts_engine_dane(e, v->domain, left_ms(deadline), &d) !=
+	    MTASTS_OK) {
+		engine_trouble(cfg, v, MTASTS_INTERNAL, "dane", d.reason);
+		return 1;
+	}
+	copy_str(v->dane, sizeof(v->dane), mtasts_dane_outcome_str(d.outcome));
+	switch (d.outcome) {
+	case MTASTS_DANE_APPLIES:
+		/* The MTA verifies DANE; MTA-STS is not enforced. */
+		(void)snprintf(why, sizeof(why), "dane:%s", d.reason);
+		set_accept(v, MTASTS_ACTION_ACCEPT, why);
+		return 1;
+	case MTASTS_DANE_TEMPFAIL:
+		/* Bogus is never "no DANE". */
+		(void)snprintf(why, sizeof(why), "dane-tempfail:%s", d.reason);
+		(void)snprintf(v->text, sizeof(v->text), "DANE for %s could not "
+		    "be determined (%s)", v->domain, d.reason);
+		v->action = MTASTS_ACTION_DEFER;
+		v->smtp_code = 451;
+		copy_str(v->status, sizeof(v->status), "4.7.5");
+		copy_str(v->reason, sizeof(v->reason), why);
+		return 1;
+	case MTASTS_DANE_PENDING:
+		if (mode != MTASTS_DANE_MANDATORY)
+			return 0;	/* MTA-STS meanwhile */
+		set_accept(v, MTASTS_ACTION_ACCEPT, "dane:pending");
+		return 1;
+	default:
+		if (mode != MTASTS_DANE_MANDATORY)
+			return 0;
+		break;
+	}
+	(void)snprintf(why, sizeof(why), "dane-required:%s", d.reason);
+	switch (mtasts_verdict_failure_action(cfg, v->domain)) {
+	case MTASTS_FAIL_REJECT:
+		v->action = MTASTS_ACTION_REJECT;
+		break;
+	case MTASTS_FAIL_BOUNCE:
+		v->action = MTASTS_ACTION_BOUNCE;
+		break;
+	default:
+		v->action = MTASTS_ACTION_DEFER;
+		break;
+	}
+	v->smtp_code = v->action == MTASTS_ACTION_DEFER ? 451 : 550;
+	(void)snprintf(v->status, sizeof(v->status), "%c.7.5",
+	    v->action == MTASTS_ACTION_DEFER ? '4' : '5');
+	(void)snprintf(v->text, sizeof(v->text), "DANE is required for %s but "
+	    "not available (%s)", v->domain, d.reason);
+	copy_str(v->reason, sizeof(v->reason), why);
+	return 1;
+}
+
 void
 mtasts_verdict_rcpt(struct mtasts_engine *e, const struct mtasts_config *cfg,
     const char *dom, size_t len, long budget_ms, struct mtasts_verdict *out)
@@ -395,6 +565,8 @@ mtasts_verdict_rcpt(struct mtasts_engine *e, const struct mtasts_config *cfg,
 	int64_t			 deadline;
 
 	memset(out, 0, sizeof(*out));
+	copy_str(out->probe, sizeof(out->probe), "-");
+	copy_str(out->dane, sizeof(out->dane), "-");
 	deadline = mono_ms() + (budget_ms > 0 ? budget_ms : 0);
 	mtasts_diag_init(&diag);
 	kind = mtasts_domain_normalize(dom, len, out->domain, &diag);
@@ -419,6 +591,8 @@ mtasts_verdict_rcpt(struct mtasts_engine *e, const struct mtasts_config *cfg,
 	}
 	out->forced = mtasts_domain_list_match(&cfg->enforce_domains,
 	    out->domain) > 0;
+	if (dane_first(e, cfg, out, deadline))
+		return;
 	st = mtasts_engine_lookup(e, out->domain, left_ms(deadline), &a);
 	decide(e, cfg, out, &a, st, deadline, 1);
 	mtasts_answer_clear(&a);

@@ -42,6 +42,16 @@ struct mtasts_verdict {
 	char			 policy_id[MTASTS_ID_MAX + 1];
 	char			 mx[MTASTS_MX_NAME_BUFSZ];	/* first match */
 	char			 reason[64];
+	/*
+	 * The MX probes (MxProbe): "-" not probed, else the summary of
+	 * mtasts_mxprobe_summary ("pass", "tls-fail", "inconclusive",
+	 * "pending"), and per host "mx1.example.com=ok,..." for the log.
+	 */
+	char			 probe[16];
+	char			 probe_detail[256];
+	/* DANE (Dane yes): "-" not looked at, else the outcome of
+	 * mtasts_dane_decide ("dane", "none", "pending", "tempfail") */
+	char			 dane[16];
 	int			 smtp_code;	/* 451, 550 or 0 */
 	char			 status[8];	/* enhanced status: "4.7.5" */
 	char			 text[512];	/* reply text, no CR/LF, no % */
@@ -54,13 +64,22 @@ struct mtasts_verdict {
  * trouble becomes the action OnEngineError asks for.
  *
  * Rules, in order: address literals (RFC 8461 §3.4), SkipDomains and
- * RoutedDomains are accepted untouched; no policy or mode none accepts;
- * testing accepts and says whether it would have failed; enforce needs an
- * MX host that matches a policy pattern (§4.1) and otherwise re-checks
- * the policy in DNS (§5.1 step 3) before the domain's FailureAction
+ * RoutedDomains are accepted untouched.  With DANE on for the domain
+ * (Dane, DomainDane), DANE comes first (RFC 8461 §2): a secure, usable
+ * TLSA RRset accepts and MTA-STS is not enforced; a bogus or failed
+ * DNSSEC look-up defers; DomainDane mandatory without DANE gets the
+ * FailureAction.  Then MTA-STS: no policy or mode none accepts; testing
+ * accepts and says whether it would have failed; enforce needs an MX host
+ * that matches a policy pattern (§4.1) and, with MxProbe, at least one
+ * such host whose STARTTLS probe passes.  When none matches, or every
+ * matching host failed its probe with a TLS failure, the policy is
+ * re-checked in DNS (§5.1 step 3) before the domain's FailureAction
  * applies: until that re-check has been answered, the action is DEFER
- * whatever is configured.  EnforceDomains turns testing into enforce and
- * defers domains that publish no usable policy.
+ * whatever is configured.  Probes still running when the budget ends,
+ * or failing only transiently (connect, timeout), accept: the TLS policy
+ * map still keeps the MTA from delivering without verified TLS.
+ * EnforceDomains turns testing into enforce and defers domains that
+ * publish no usable policy.
  */
 void		 mtasts_verdict_rcpt(struct mtasts_engine *,
 		    const struct mtasts_config *, const char *dom, size_t len,
@@ -74,6 +93,15 @@ void		 mtasts_verdict_rcpt(struct mtasts_engine *,
 size_t		 mtasts_domain_list_match(const struct mtasts_strlist *,
 		    const char *domain);
 
+/*
+ * The value of the closest "domain:value" entry of l for domain (matched
+ * as mtasts_domain_list_match does), parsed by parse (-1: skip the
+ * entry); dflt when no entry matches.
+ */
+int		 mtasts_domain_list_value(const struct mtasts_strlist *l,
+		    const char *domain, int (*parse)(const char *, size_t),
+		    int dflt);
+
 /* The failure action for an enforce failure of domain (normalised). */
 enum mtasts_failure_action mtasts_verdict_failure_action(
 		    const struct mtasts_config *, const char *domain);
@@ -81,7 +109,8 @@ enum mtasts_failure_action mtasts_verdict_failure_action(
 /*
  * Log the decision as the one LOG_INFO line every front end writes, its
  * id (queue or session id) first:
- *   "<id>: rcpt domain=D mode=M policy_id=P mx=X verdict=A reason=R"
+ *   "<id>: rcpt domain=D mode=M policy_id=P mx=X verdict=A reason=R
+ *    dane=O probe=S[ probe_mx=H=C,...]"
  * ("-" for what is not known).
  */
 void		 mtasts_verdict_log(const char *id,

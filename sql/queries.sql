@@ -101,3 +101,17 @@ WHERE at >= CAST(strftime('%s', 'now', 'start of day', '-6 days')
     AS INTEGER)
 GROUP BY day
 ORDER BY day;
+
+-- Which MX hosts failed their STARTTLS probe, and how (RFC 8460 types)?
+SELECT host, addr, result_class, state, cert_names, cert_issuer, detail,
+    probed
+FROM mx_probe_status
+WHERE result_class <> 'ok'
+ORDER BY probed DESC;
+
+-- Which MX certificates expire within 14 days?
+SELECT host, cert_not_after, cert_issuer, probed
+FROM mx_probe_status
+WHERE result_class = 'ok'
+    AND cert_not_after < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '+14 days')
+ORDER BY cert_not_after;

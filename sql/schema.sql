@@ -1,5 +1,5 @@
 -- schema.sql: the current schema of the mta-sts-milter policy store
--- (/var/lib/mta-sts-milter/policies.db), schema version 2.
+-- (/var/lib/mta-sts-milter/policies.db), schema version 3.
 --
 -- This file is for reading and for building an empty database by hand:
 --	sqlite3 policies.db < schema.sql
@@ -167,4 +167,54 @@ CREATE VIEW failures_today AS
 	WHERE result_class <> 'ok'
 	    AND at >= CAST(strftime('%s', 'now', 'start of day') AS INTEGER);
 
-PRAGMA user_version = 2;
+-- mx_probes: the last STARTTLS probe of each MX host (RFC 8461 section 4,
+-- result classes of RFC 8460 section 4.3), one row per host name; the
+-- daemon reloads them at start-up, so a restart does not re-probe.
+CREATE TABLE mx_probes (
+	-- MX host name, lower case, no trailing dot
+	host		TEXT PRIMARY KEY NOT NULL
+			CONSTRAINT host_form
+			CHECK (length(host) BETWEEN 1 AND 253 AND
+			    host NOT GLOB '*[^a-z0-9._-]*'),
+	-- the address probed last, and the port
+	addr		TEXT,
+	port		INTEGER,
+	-- 'ok', an RFC 8460 result type (starttls-not-supported,
+	-- certificate-host-mismatch, certificate-expired,
+	-- certificate-not-trusted, validation-failure), or connect,
+	-- timeout, protocol, internal, no-address, dns-*
+	result_class	TEXT NOT NULL
+			CONSTRAINT result_class_set
+			CHECK (result_class <> ''),
+	-- the last SMTP reply code read, OpenSSL's X509_V_ERR_* code
+	smtp_code	INTEGER,
+	verify_error	INTEGER,
+	tls_version	TEXT,
+	tls_cipher	TEXT,
+	-- the certificate's DNS subjectAltNames, comma-separated
+	cert_names	TEXT,
+	cert_subject	TEXT,
+	cert_issuer	TEXT,
+	-- notAfter, ISO 8601 UTC
+	cert_not_after	TEXT,
+	detail		TEXT,
+	probed_at	INTEGER NOT NULL,
+	-- probe again after this time (shorter for failures)
+	expires_at	INTEGER NOT NULL
+			CONSTRAINT expires_after_probe
+			CHECK (expires_at >= probed_at)
+);
+CREATE INDEX mx_probes_expires_at ON mx_probes (expires_at);
+
+-- mx_probe_status: mx_probes for people, times in ISO 8601 UTC.
+CREATE VIEW mx_probe_status AS
+	SELECT host, addr, port, result_class,
+	    CASE WHEN expires_at > CAST(strftime('%s', 'now') AS INTEGER)
+		THEN 'valid' ELSE 'expired' END AS state,
+	    tls_version, tls_cipher, cert_names, cert_issuer, cert_not_after,
+	    detail,
+	    strftime('%Y-%m-%dT%H:%M:%SZ', probed_at, 'unixepoch') AS probed,
+	    strftime('%Y-%m-%dT%H:%M:%SZ', expires_at, 'unixepoch') AS expires
+	FROM mx_probes;
+
+PRAGMA user_version = 3;

@@ -110,6 +110,7 @@ RcptTimeout		5s
 SkipDomains		skip.test
 DomainFailureAction	reject.test:reject, bounce.test:bounce
 TestingHeader		yes
+MxProbe			no
 SendmailPath		$tmp/sendmail
 CONF
 chmod 600 "$tmp/milter.conf"
@@ -142,7 +143,7 @@ for script in rcpt bounce; do
 done
 
 log=$tmp/daemon.log
-check "decision line: match" "$log" "QIDRCPT: rcpt domain=good.test mode=enforce policy_id=g1 mx=mx1.good.test verdict=accept reason=mx-match"
+check "decision line: match" "$log" "QIDRCPT: rcpt domain=good.test mode=enforce policy_id=g1 mx=mx1.good.test verdict=accept reason=mx-match dane=- probe=-"
 check "decision line: defer" "$log" "QIDRCPT: rcpt domain=defer.test mode=enforce policy_id=d1 mx=- verdict=defer reason=no-mx-match"
 check "reply: 451 4.7.5 with the text" "$log" "QIDRCPT: reply 451 4.7.5 MTA-STS policy for defer.test cannot be satisfied: no MX host matches the policy"
 check "decision line: reject" "$log" "domain=reject.test mode=enforce policy_id=r1 mx=- verdict=reject reason=no-mx-match"

@@ -583,7 +583,7 @@ test_daemon_defaults(void)
 			if (strcasecmp(d->name, e->name) == 0)
 				unique = 0;
 	CHECK(unique, "table: names unique ignoring case");
-	CHECK(n == 39, "table: 39 parameters (got %zu)", n);
+	CHECK(n == 50, "table: 50 parameters (got %zu)", n);
 
 	cfg = mtasts_config_parse("", 0, "empty.conf", &diag);
 	CHECK(cfg != NULL && diag.errors == 0, "empty file: defaults load");

@@ -265,6 +265,7 @@ make_config(const char *extra)
 	    "HttpsConnectTimeout 1s\n"
 	    "HttpsTimeout 1s\n"
 	    "RecheckInterval 5m\n"
+	    "MxProbe no\n"
 	    "%s", dir, dir, extra != NULL ? extra : "");
 	mtasts_diag_init(&diag);
 	if ((cfg = mtasts_config_parse(text, strlen(text), "test", &diag)) ==
