@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "domain.h"
 #include "engine.h"
+#include "dane.h"
 #include "mapreply.h"
 #include "mxmatch.h"
 #include "policy.h"
@@ -335,6 +336,46 @@ mtasts_mapreply(enum mtasts_mapkey_kind kind, const struct mtasts_answer *a,
 		(void)snprintf(why, sizeof(why), "MTA-STS internal error: %s",
 		    a->reason);
 		return mtasts_mapreply_temp(out, why);
+	}
+}
+
+int
+mtasts_mapreply_dane(int mode, const struct mtasts_dane_answer *d,
+    int dane_capable, int sts_enforce, struct mtasts_buf *out,
+    enum mtasts_mapreply_kind *kind)
+{
+	char	why[REASON_MAX];
+
+	if (mode == MTASTS_DANE_OFF || d == NULL)
+		return 0;
+	switch (d->outcome) {
+	case MTASTS_DANE_APPLIES:
+		if (!dane_capable) {
+			*kind = mtasts_mapreply_temp(out, "DANE applies; this "
+			    "MTA cannot verify DANE");
+			return 1;
+		}
+		mtasts_buf_reset(out);
+		(void)mtasts_buf_add(out, "OK dane-only", 12);
+		*kind = MTASTS_MAPREPLY_OK;
+		return 1;
+	case MTASTS_DANE_TEMPFAIL:
+		(void)snprintf(why, sizeof(why), "DANE lookup failed: %s",
+		    d->reason);
+		*kind = mtasts_mapreply_temp(out, why);
+		return 1;
+	case MTASTS_DANE_PENDING:
+		if (mode != MTASTS_DANE_MANDATORY && !sts_enforce)
+			return 0;
+		*kind = mtasts_mapreply_temp(out, "DANE lookup in progress");
+		return 1;
+	default:
+		if (mode != MTASTS_DANE_MANDATORY)
+			return 0;
+		(void)snprintf(why, sizeof(why), "DANE required but not "
+		    "available: %s", d->reason);
+		*kind = mtasts_mapreply_temp(out, why);
+		return 1;
 	}
 }
 

@@ -101,6 +101,26 @@ enum mtasts_mapreply_kind	 mtasts_mapreply(enum mtasts_mapkey_kind kind,
 				    const struct mtasts_mxset *mx,
 				    struct mtasts_buf *out);
 
+/*
+ * DANE first (RFC 8461 §2): the reply for a domain whose DANE mode is
+ * mode, given what the engine knows (d, may be NULL when mode is off).
+ * dane_capable says whether the asking map's MTA verifies DANE itself
+ * (not in MapDaneUnsupported); sts_enforce whether the domain has an
+ * enforce MTA-STS policy (or is in EnforceDomains).
+ *   DANE applies          "OK dane-only" (capable), else TEMP: the MTA
+ *                         cannot verify what takes precedence
+ *   bogus, DNS failure    TEMP, never "no DANE"
+ *   pending               TEMP when mandatory or sts_enforce
+ *   not published         TEMP when mandatory
+ * Returns 1 with out written and *kind set, or 0 when MTA-STS decides
+ * (mtasts_mapreply).  out needs a cap of at least 128 bytes.
+ */
+int				 mtasts_mapreply_dane(int mode,
+				    const struct mtasts_dane_answer *d,
+				    int dane_capable, int sts_enforce,
+				    struct mtasts_buf *out,
+				    enum mtasts_mapreply_kind *kind);
+
 /* "TEMP <why>" into out (reset first), for requests that are malformed. */
 enum mtasts_mapreply_kind	 mtasts_mapreply_temp(struct mtasts_buf *out,
 				    const char *why);

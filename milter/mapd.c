@@ -37,6 +37,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "dane.h"
 #include "domain.h"
 #include "engine.h"
 #include "log.h"
@@ -44,6 +45,7 @@
 #include "mapreply.h"
 #include "netstring.h"
 #include "status.h"
+#include "verdict.h"
 
 #define READ_CHUNK	4096
 /* Replies waiting for a client: above HIGH we stop reading its requests. */
@@ -450,6 +452,38 @@ concrete_set(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
 }
 
 /*
+ * DANE before MTA-STS (Dane, DomainDane): 1 with the reply written when
+ * DANE decides, from what the engine knows now (its look-ups start in the
+ * background when nothing is known yet).
+ */
+static int
+dane_reply(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
+    struct mtasts_buf *reply, enum mtasts_mapreply_kind *k)
+{
+	const struct mtasts_strlist	*l = &M.cfg->map_dane_unsupported;
+	struct mtasts_dane_answer	 d;
+	size_t				 i;
+	int				 mode, capable = 1, enforce;
+
+	if (req->kind != MTASTS_MAPKEY_DOMAIN)
+		return 0;
+	mode = mtasts_dane_mode_for(M.cfg, req->domain);
+	if (mode == MTASTS_DANE_OFF)
+		return 0;
+	if (mtasts_engine_dane(M.engine, req->domain, 0, &d) != MTASTS_OK) {
+		*k = mtasts_mapreply_temp(reply, "DANE: internal error");
+		return 1;
+	}
+	for (i = 0; i < l->n; i++)
+		if (strlen(l->v[i]) == req->maplen &&
+		    strncmp(l->v[i], req->map, req->maplen) == 0)
+			capable = 0;
+	enforce = (a->status == MTASTS_OK && a->mode == MTASTS_MODE_ENFORCE) ||
+	    mtasts_domain_list_match(&M.cfg->enforce_domains, req->domain);
+	return mtasts_mapreply_dane(mode, &d, capable, enforce, reply, k);
+}
+
+/*
  * Answer one request payload into c->out.  Returns 0, or -1 when the
  * reply cannot be queued (the client does not read its replies).
  */
@@ -478,8 +512,9 @@ handle_request(struct client *c, const char *p, size_t len, int concrete)
 	} else {
 		if (req.kind == MTASTS_MAPKEY_DOMAIN)
 			(void)mtasts_engine_lookup(M.engine, req.domain, 0, &a);
-		k = mtasts_mapreply(req.kind, &a, concrete_set(&req, &a,
-		    concrete, &mxs, hosts, &set), &reply);
+		if (!dane_reply(&req, &a, &reply, &k))
+			k = mtasts_mapreply(req.kind, &a, concrete_set(&req,
+			    &a, concrete, &mxs, hosts, &set), &reply);
 		if (mtasts_log_enabled(LOG_DEBUG)) {
 			klen = len - req.maplen - 1;
 			if (klen > LOG_KEY_MAX)
