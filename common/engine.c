@@ -1573,7 +1573,8 @@ count_one(void *arg, struct mtasts_cache_entry *ent)
 void
 mtasts_engine_stats(struct mtasts_engine *e, struct mtasts_engine_stats *out)
 {
-	struct count_ctx	cc;
+	struct mtasts_mxcheck_stats	ms;
+	struct count_ctx		cc;
 
 	pthread_mutex_lock(&e->lock);
 	*out = e->st;
@@ -1585,6 +1586,11 @@ mtasts_engine_stats(struct mtasts_engine *e, struct mtasts_engine_stats *out)
 	out->domains = mtasts_cache_count(e->cache);
 	out->discoveries = e->ndiscs;
 	pthread_mutex_unlock(&e->lock);
+	mtasts_mxcheck_stats(e->mxc, &ms);
+	out->probe_hosts = ms.hosts;
+	out->probes_running = ms.running;
+	out->probes = ms.probes;
+	out->probes_shared = ms.shared;
 }
 
 int64_t

@@ -214,6 +214,10 @@ struct mtasts_engine_stats {
 	uint64_t	fetches;
 	uint64_t	fetch_failures;
 	int		store_ok;	/* the SQLite store is in use */
+	size_t		probe_hosts;	/* MX hosts known to mxcheck */
+	size_t		probes_running;
+	uint64_t	probes;		/* probe connections started */
+	uint64_t	probes_shared;	/* asks served by a running probe */
 };
 
 /* Counters and sizes, consistent at one instant.  Thread-safe. */

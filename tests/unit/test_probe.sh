@@ -314,9 +314,14 @@ tls10=$(python3 tls10check.py "$tls10_addr" "$(cat port)" 2>&1)
 echo "# TLS 1.0 server at $tls10_addr, checked with a TLS 1.0 client: $tls10"
 
 cd - >/dev/null
-MTASTS_TEST_TLS10=$tls10 \
-MTASTS_TEST_CA=$tmp/ca.pem \
-MTASTS_TEST_PORT=$(cat "$tmp/port") \
-MTASTS_TEST_KINDS=$(echo $kinds | sed 's/=[^ ]*//g') \
-MTASTS_TEST_SERVER_LOG=$tmp/server.log \
-    "$bin"
+export MTASTS_TEST_TLS10="$tls10" MTASTS_TEST_CA="$tmp/ca.pem" \
+    MTASTS_TEST_PORT="$(cat "$tmp/port")" \
+    MTASTS_TEST_KINDS="$(echo $kinds | sed 's/=[^ ]*//g')" \
+    MTASTS_TEST_SERVER_LOG="$tmp/server.log"
+rc=0
+"$bin" || rc=$?
+# The same servers behind the engine and the RCPT verdict (test_mxcheck).
+mxbin=${bin%/*}/test_mxcheck
+echo "# $mxbin"
+"$mxbin" || rc=$?
+exit $rc
