@@ -24,6 +24,7 @@
 #include "fetch.h"
 #include "ioconf.h"
 #include "log.h"
+#include "mxcheck.h"
 #include "mxmatch.h"
 #include "policy.h"
 #include "resolver.h"
@@ -51,6 +52,15 @@ struct run {
 	size_t				 txt_candidates;
 	size_t				 txt_bad;
 	enum mtasts_status		 txt_status;
+	/* MX host addresses: one context per host for the callbacks */
+	struct mx_addr {
+		struct run	*run;
+		size_t		 i;
+		int		 pending;
+		int		 temp;
+		int		 bogus;
+	}				 mxa[MTASTS_CHECK_MAX_MX];
+	size_t				 probes_left;
 };
 
 static const char *const verdict_names[] = {
@@ -675,6 +685,166 @@ conclude(struct run *run)
 	mx_problems(r);
 }
 
+/* ------------------------------------------------------------ MX probes */
+
+static void
+on_mx_addr(void *arg, const struct mtasts_dns_answer *a)
+{
+	struct mx_addr		*x = arg;
+	struct mtasts_check_mx	*m = &x->run->r->mx[x->i];
+	size_t			 i;
+
+	x->run->dns_pending--;
+	x->pending--;
+	if (a->status == MTASTS_DNS_BOGUS)
+		x->bogus = 1;
+	else if (dns_failed(a->status))
+		x->temp = 1;
+	for (i = 0; a->status == MTASTS_DNS_OK && i < a->count; i++) {
+		if (m->naddrs == 0 && mtasts_dns_addr_str(a->rrtype,
+		    a->rdata[i], a->rdlen[i], m->addr, sizeof(m->addr)) == -1)
+			continue;
+		m->naddrs++;
+	}
+}
+
+static void
+on_mx_probe(void *arg, const struct mtasts_probe_result *res)
+{
+	struct mx_addr		*x = arg;
+	struct mtasts_check_mx	*m = &x->run->r->mx[x->i];
+
+	m->probe = *res;
+	m->probed = 1;
+	copy_str(m->probe_cls, sizeof(m->probe_cls),
+	    mtasts_probe_class_str(res->cls));
+	m->probe_verdict = mtasts_mxprobe_state_str(
+	    mtasts_mxprobe_state_of(m->probe_cls));
+	x->run->probes_left--;
+}
+
+/* Drive the prober until every probe reported or the deadline passed. */
+static void
+probe_wait(struct run *run, struct mtasts_prober *pr, long limit_ms)
+{
+	struct curl_waitfd	 wfd[MTASTS_CHECK_MAX_MX];
+	struct pollfd		 pfd[MTASTS_CHECK_MAX_MX];
+	uint64_t		 end = mtasts_resolver_now() + (uint64_t)limit_ms;
+	unsigned int		 n, i;
+	long			 t;
+
+	while (run->probes_left > 0 && mtasts_resolver_now() < end) {
+		n = mtasts_prober_waitfds(pr, wfd, MTASTS_CHECK_MAX_MX);
+		for (i = 0; i < n; i++) {
+			pfd[i].fd = wfd[i].fd;
+			pfd[i].events = (wfd[i].events & CURL_WAIT_POLLIN ?
+			    POLLIN : 0) | (wfd[i].events & CURL_WAIT_POLLOUT ?
+			    POLLOUT : 0);
+			pfd[i].revents = 0;
+		}
+		t = mtasts_prober_timeout_ms(pr);
+		if (t < 0 || t > POLL_STEP_MS)
+			t = POLL_STEP_MS;
+		if (poll(pfd, n, (int)t) == -1 && errno != EINTR)
+			break;
+		for (i = 0; i < n; i++)
+			wfd[i].revents = (pfd[i].revents & POLLIN ?
+			    CURL_WAIT_POLLIN : 0) | (pfd[i].revents &
+			    (POLLOUT | POLLERR | POLLHUP) ? CURL_WAIT_POLLOUT :
+			    0) | (pfd[i].revents & (POLLERR | POLLHUP) ?
+			    CURL_WAIT_POLLIN : 0);
+		mtasts_prober_process(pr, wfd, n);
+	}
+}
+
+/*
+ * Look up the MX hosts' addresses and probe each host's first address,
+ * all at once (RFC 8461 §4; RFC 8460 result types).
+ */
+static void
+mx_probe(struct run *run, const struct mtasts_check_opts *opts)
+{
+	struct mtasts_check_report	*r = run->r;
+	struct mtasts_probe_conf	 pc;
+	struct mtasts_prober		*pr;
+	struct mtasts_diag		 diag;
+	struct mx_addr			*x;
+	size_t				 i;
+
+	for (i = 0; i < r->nmx; i++) {
+		x = &run->mxa[i];
+		x->run = run;
+		x->i = i;
+		if (mtasts_resolver_query(run->res, r->mx[i].host, MTASTS_RR_A,
+		    on_mx_addr, x, NULL) == MTASTS_OK) {
+			x->pending++;
+			run->dns_pending++;
+		}
+		if (mtasts_resolver_query(run->res, r->mx[i].host,
+		    MTASTS_RR_AAAA, on_mx_addr, x, NULL) == MTASTS_OK) {
+			x->pending++;
+			run->dns_pending++;
+		}
+	}
+	dns_wait(run);
+	memset(&pc, 0, sizeof(pc));
+	pc.helo_name = run->cfg->mx_probe_helo_name;
+	pc.ca_file = run->cfg->ca_file;
+	pc.ca_path = run->cfg->ca_path;
+	pc.timeout_ms = run->cfg->mx_probe_timeout * 1000;
+	pc.port = opts != NULL && opts->probe_port > 0 ? opts->probe_port :
+	    (int)run->cfg->mx_probe_port;
+	pc.max_running = MTASTS_CHECK_MAX_MX;
+	mtasts_diag_init(&diag);
+	if ((pr = mtasts_prober_new(&pc, &diag)) == NULL) {
+		problem(r, 1, "MX probes not possible: %s",
+		    mtasts_diag_first(&diag));
+		return;
+	}
+	for (i = 0; i < r->nmx; i++) {
+		x = &run->mxa[i];
+		if (r->mx[i].naddrs == 0) {
+			copy_str(r->mx[i].probe_cls, sizeof(r->mx[i].probe_cls),
+			    x->bogus ? "dns-bogus" : x->temp || x->pending ?
+			    "dns-servfail" : "no-address");
+			r->mx[i].probe_verdict = mtasts_mxprobe_state_str(
+			    MTASTS_MXPROBE_INCONCLUSIVE);
+			continue;
+		}
+		if (mtasts_probe_start(pr, r->mx[i].host, r->mx[i].addr,
+		    on_mx_probe, x, NULL) == MTASTS_OK)
+			run->probes_left++;
+	}
+	probe_wait(run, pr, pc.timeout_ms + DNS_SLACK_MS);
+	mtasts_prober_free(pr);
+}
+
+/* Problems the probes show: the RCPT verdict's view (mxcheck.h). */
+static void
+probe_problems(struct mtasts_check_report *r)
+{
+	enum mtasts_mxprobe_state	 st[MTASTS_CHECK_MAX_MX];
+	size_t				 i, n = 0;
+
+	for (i = 0; i < r->nmx; i++) {
+		if (r->mx[i].probe_cls[0] == '\0')
+			continue;
+		if (mtasts_mxprobe_state_of(r->mx[i].probe_cls) ==
+		    MTASTS_MXPROBE_TLS_FAIL)
+			problem(r, !r->mx[i].covered || r->verdict !=
+			    MTASTS_CHECK_ENFORCE, "MX %s fails TLS: %s (%s)",
+			    r->mx[i].host, r->mx[i].probe_cls,
+			    r->mx[i].probe.detail);
+		if (r->mx[i].covered)
+			st[n++] = mtasts_mxprobe_state_of(r->mx[i].probe_cls);
+	}
+	if (n > 0 && mtasts_mxprobe_summary(st, n) == MTASTS_MXPROBE_TLS_FAIL)
+		problem(r, r->verdict != MTASTS_CHECK_ENFORCE, "every MX host "
+		    "the policy allows fails TLS: %s", r->verdict ==
+		    MTASTS_CHECK_ENFORCE ? "mail is refused at RCPT time "
+		    "(the failure action)" : "enforce mode would refuse mail");
+}
+
 /* ---------------------------------------------------------------- entry */
 
 static enum mtasts_status
@@ -758,6 +928,11 @@ mtasts_check_run(const struct mtasts_config *cfg, const char *domain,
 		goto done;
 	}
 	conclude(&run);
+	if ((opts == NULL || !opts->no_probe) && r->nmx > 0 &&
+	    !dns_failed(r->mx_dns.rcode)) {
+		mx_probe(&run, opts);
+		probe_problems(r);
+	}
 	st = MTASTS_OK;
 done:
 	mtasts_fetcher_free(run.fet);

@@ -20,6 +20,7 @@
 #include "domain.h"
 #include "fetch.h"
 #include "policy.h"
+#include "probe.h"
 #include "resolver.h"
 #include "status.h"
 #include "txt.h"
@@ -32,6 +33,8 @@
 /* Test seams; the configuration file carries everything else. */
 struct mtasts_check_opts {
 	int	https_port;	/* 0: 443 */
+	int	probe_port;	/* 0: MxProbePort */
+	int	no_probe;	/* 1: do not probe the MX hosts */
 };
 
 /* The conclusion; the names (mtasts_check_verdict_str) are stable. */
@@ -74,6 +77,14 @@ struct mtasts_check_mx {
 	char		 host[MTASTS_DNS_NAME_BUFSZ];
 	int		 covered;	/* matches a policy pattern */
 	char		 pattern[MTASTS_DNS_NAME_BUFSZ];	/* which one */
+	/* the STARTTLS probe (probe.h) of the host's first address */
+	int		 probed;	/* 0: not probed (see probe_cls) */
+	char		 addr[MTASTS_DNS_ADDR_BUFSZ];	/* "" if none */
+	size_t		 naddrs;
+	char		 probe_cls[32];	/* "ok", an RFC 8460 type, ...,
+					 * "no-address", "dns-..." */
+	const char	*probe_verdict;	/* mtasts_mxprobe_state_str */
+	struct mtasts_probe_result probe;
 };
 
 struct mtasts_check_problem {
@@ -143,8 +154,10 @@ struct mtasts_check_report {
 
 /*
  * Diagnose domain (as an operator typed it: normalised here).  Blocks for
- * at most about DnsTimeout + HttpsTimeout + 7 seconds: the DNS questions
- * are asked together, then the fetch runs.  The fetcher needs
+ * at most about 2 * DnsTimeout + HttpsTimeout + MxProbeTimeout + 11
+ * seconds: the DNS questions are asked together, then the fetch runs,
+ * then the MX hosts' addresses are looked up and every MX host with an
+ * address is probed at once (unless opts->no_probe).  The fetcher needs
  * mtasts_fetch_global_init() to have been called.
  *
  * MTASTS_OK: *out holds the full report, whatever the verdict.

@@ -1121,6 +1121,46 @@ check_human_policy(const struct mtasts_check_report *r)
 	}
 }
 
+/* One text line per field of an MX host's STARTTLS probe. */
+static void
+check_human_line(const char *label, const char *value)
+{
+	(void)printf("        %-12s ", label);
+	put_escs(stdout, value[0] != '\0' ? value : "-");
+	(void)fputc('\n', stdout);
+}
+
+static void
+check_human_probe(const struct mtasts_check_mx *m)
+{
+	char	addr[96];
+
+	if (m->probe_cls[0] == '\0')
+		return;
+	if (m->probed)
+		(void)snprintf(addr, sizeof(addr), "%s port %d", m->addr,
+		    m->probe.port);
+	else
+		(void)snprintf(addr, sizeof(addr), "%s", m->addr);
+	check_human_line("address", addr);
+	check_human_line("starttls", !m->probed ? "" :
+	    m->probe.cls == MTASTS_PROBE_STARTTLS_NOT_SUPPORTED ? "no" :
+	    m->probe.tls_version[0] != '\0' ? "yes" : "");
+	check_human_line("protocol", m->probe.tls_version);
+	check_human_line("cipher", m->probe.tls_cipher);
+	check_human_line("names", m->probe.cert_names);
+	check_human_line("subject", m->probe.cert_subject);
+	check_human_line("issuer", m->probe.cert_issuer);
+	check_human_line("expires", m->probe.cert_not_after);
+	(void)printf("        %-12s ", "verdict");
+	put_escs(stdout, m->probe_verdict != NULL ? m->probe_verdict : "-");
+	(void)fputs(" (", stdout);
+	put_escs(stdout, m->probe_cls);
+	(void)fputs(")\n", stdout);
+	if (m->probe.detail[0] != '\0')
+		check_human_line("detail", m->probe.detail);
+}
+
 static void
 check_human_mx(const struct mtasts_check_report *r)
 {
@@ -1147,6 +1187,7 @@ check_human_mx(const struct mtasts_check_report *r)
 			(void)fputc('\n', stdout);
 		} else
 			(void)fputs("  NOT covered by the policy\n", stdout);
+		check_human_probe(m);
 	}
 	if (r->mx_dropped > 0)
 		(void)printf("  %zu more MX records not shown\n",
@@ -1300,6 +1341,47 @@ check_json_policy(struct mtasts_jsonw *w,
 	mtasts_jsonw_array_end(w);
 }
 
+
+/* The probe of one MX host, null when it was not probed. */
+static void
+check_json_probe(struct mtasts_jsonw *w, const struct mtasts_check_mx *m)
+{
+	if (m->probe_cls[0] == '\0') {
+		mtasts_jsonw_null(w, "probe");
+		return;
+	}
+	mtasts_jsonw_object_begin(w, "probe");
+	json_str_or_null(w, "address", m->addr);
+	if (m->probed)
+		mtasts_jsonw_int(w, "port", m->probe.port);
+	else
+		mtasts_jsonw_null(w, "port");
+	if (!m->probed)
+		mtasts_jsonw_null(w, "starttls");
+	else if (m->probe.cls == MTASTS_PROBE_STARTTLS_NOT_SUPPORTED)
+		mtasts_jsonw_bool(w, "starttls", 0);
+	else if (m->probe.tls_version[0] != '\0')
+		mtasts_jsonw_bool(w, "starttls", 1);
+	else
+		mtasts_jsonw_null(w, "starttls");
+	json_str_or_null(w, "protocol", m->probe.tls_version);
+	json_str_or_null(w, "cipher", m->probe.tls_cipher);
+	json_str_or_null(w, "cert_names", m->probe.cert_names);
+	json_str_or_null(w, "cert_subject", m->probe.cert_subject);
+	json_str_or_null(w, "cert_issuer", m->probe.cert_issuer);
+	json_str_or_null(w, "cert_not_after", m->probe.cert_not_after);
+	mtasts_jsonw_string(w, "result", m->probe_cls);
+	mtasts_jsonw_string(w, "verdict", m->probe_verdict != NULL ?
+	    m->probe_verdict : "inconclusive");
+	if (m->probe.verify_error != 0)
+		mtasts_jsonw_int(w, "failure_reason_code",
+		    m->probe.verify_error);
+	else
+		mtasts_jsonw_null(w, "failure_reason_code");
+	json_str_or_null(w, "detail", m->probe.detail);
+	mtasts_jsonw_object_end(w);
+}
+
 static void
 check_json_mx(struct mtasts_jsonw *w, const struct mtasts_check_report *r)
 {
@@ -1321,6 +1403,7 @@ check_json_mx(struct mtasts_jsonw *w, const struct mtasts_check_report *r)
 		else
 			mtasts_jsonw_null(w, "covered");
 		json_str_or_null(w, "pattern", m->pattern);
+		check_json_probe(w, m);
 		mtasts_jsonw_object_end(w);
 	}
 	mtasts_jsonw_array_end(w);

@@ -458,8 +458,13 @@ assert d['txt']['records'] == [] and d['txt']['id'] is None
 assert d['policy_host']['a']['rcode'] == 'nxdomain'
 assert d['https']['fetched'] is False and d['https']['url'] is None
 assert d['mx']['implicit'] is True
-assert d['mx']['hosts'] == [{'preference': 0, 'host': 'nopolicy.test',
-    'covered': None, 'pattern': None}]"
+h = d['mx']['hosts']
+assert [dict((k, x[k]) for k in ('preference', 'host', 'covered',
+    'pattern')) for x in h] == [{'preference': 0, 'host': 'nopolicy.test',
+    'covered': None, 'pattern': None}]
+assert h[0]['probe']['result'] == 'no-address'
+assert h[0]['probe']['verdict'] == 'inconclusive'
+assert h[0]['probe']['starttls'] is None and h[0]['probe']['address'] is None"
 
 expect 1 "check: valid TXT, no policy host" -c "$tmp/local.conf" \
     check --json NoHost.Test.
