@@ -20,7 +20,7 @@ T0=$(date +%s.%N)
 LAB_POLICY_DIR=${LAB_POLICY_DIR:-$LAB_SRC/../data/policies}
 
 # ---- 0. tools -----------------------------------------------------------------------
-need="ip:iproute2 nsd:nsd nsd-control:nsd nsd-checkzone:nsd unbound:unbound
+need="ldns-signzone:ldnsutils ldns-keygen:ldnsutils ip:iproute2 nsd:nsd nsd-control:nsd nsd-checkzone:nsd unbound:unbound
 unbound-control:unbound unbound-checkconf:unbound nginx:nginx openssl:openssl
 curl:curl dig:bind9-dnsutils unbound-host:unbound-host ss:iproute2 setsid:util-linux"
 missing=
@@ -136,6 +136,9 @@ chmod -R a+rX "$LAB/pki"          # test keys: world-readable on purpose (unpriv
 openssl verify -CAfile ca.crt hosts/mta-sts.enforce.sts-lab.test.crt >/dev/null
 cd "$LAB"
 
+# ---- 3b. DNSSEC: TLSA records from the certificates, signed zones (lab-dnssec.sh) -----------
+"$LAB_SRC/lab-dnssec.sh"
+
 # ---- 4. check generated configs -------------------------------------------------------------
 for z in dns/zones/*.zone; do
     zn=$(basename "$z" .zone); [ "$zn" = root ] && zn=.
@@ -157,7 +160,9 @@ ip -n "$LAB_NETNS" link set lo up
 sed 's|.*|address add &/32 dev lo|' "$LAB/addresses" > "$LAB/run/ip-batch"
 ip -n "$LAB_NETNS" -batch "$LAB/run/ip-batch"
 mkdir -p "/etc/netns/$LAB_NETNS"
-printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:2\n' > "/etc/netns/$LAB_NETNS/resolv.conf"
+# trust-ad: the lab unbound validates the signed zones; glibc passes its AD bit on
+# only with this option (Postfix's DANE needs it: smtp_dns_support_level = dnssec)
+printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:2 trust-ad\n' > "/etc/netns/$LAB_NETNS/resolv.conf"
 chmod 644 "/etc/netns/$LAB_NETNS/resolv.conf"
 
 # lab_start NAME CMD... : run CMD in the namespace, in its own session, and record its PID.
@@ -213,7 +218,8 @@ LAB_CATALOGUE=$LAB/catalogue
 LAB_DNS=127.0.0.1
 LAB_NSD=127.0.1.1
 LAB_HTTPS=127.0.2.1
-export LAB LAB_NETNS LAB_CA LAB_RESOLVER_CONF LAB_LOCALDATA_CONF LAB_AUTHZONE_CONF LAB_CATALOGUE LAB_DNS LAB_NSD LAB_HTTPS
+LAB_TRUST_ANCHOR=$LAB/dns/sts-dane.test.ds
+export LAB LAB_NETNS LAB_CA LAB_RESOLVER_CONF LAB_LOCALDATA_CONF LAB_AUTHZONE_CONF LAB_CATALOGUE LAB_DNS LAB_NSD LAB_HTTPS LAB_TRUST_ANCHOR
 EOF
 STARTED=1
 T1=$(date +%s.%N)

@@ -10,7 +10,8 @@ build=${1:?usage: run-lab-tests.sh BUILDDIR}
 export MTASTS_BUILD=$build top_builddir=$build
 rc=0
 
-for t in test-lab-smoke.sh test-ctl-check.sh test-e2e-mta.sh test-e2e-opensmtpd.sh; do
+for t in test-lab-smoke.sh test-ctl-check.sh test-e2e-mta.sh test-e2e-opensmtpd.sh \
+    test-probe-dane.sh; do
 	[ -e "$here/$t" ] || continue
 	echo "--- $t"
 	if ! bash "$here/$t" "$build"; then

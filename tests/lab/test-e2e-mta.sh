@@ -7,8 +7,11 @@
 # checks, from the sinks' JSON log, the MTA logs and queues:
 #   enforce + good MX          delivered over verified TLS, SNI = MX host name
 #   enforce + bad MX           (wrong name, self-signed, expired, no STARTTLS, TLS 1.0
-#                              only, MX not in policy) never delivered: rejected at
-#                              RCPT, or deferred and still queued
+#                              only): the daemon's STARTTLS probe fails every MX, so
+#                              the recipient is refused at RCPT with the failure
+#                              action (451 4.7.5 ... no MX host offers valid TLS);
+#                              MX not in policy: refused at RCPT (no MX matches);
+#                              never delivered either way
 #   testing / none / no policy delivered
 #   map server down            deferred, not delivered; delivered once it is back
 #   bounce for one domain      (DomainFailureAction enforce-bounce.sts-lab.test:bounce)
@@ -180,7 +183,9 @@ send() {
 
 # ---- 1. deliveries -------------------------------------------------------------------------
 GOOD="enforce wildcard gmail.com testing none no-txt testing-notls"
-BAD="enforce-badcert enforce-selfsigned enforce-expired enforce-notls enforce-tls10 mismatch wildcard-deep"
+BAD_TLS="enforce-badcert enforce-selfsigned enforce-expired enforce-notls enforce-tls10"
+BAD_MATCH="mismatch wildcard-deep"
+BAD="$BAD_TLS $BAD_MATCH"
 dom_of() { case $1 in *.*) echo "$1" ;; *) echo "$1.sts-lab.test" ;; esac; }
 declare -A RC
 for m in $MTAS; do
@@ -219,8 +224,22 @@ for m in $MTAS; do
     done
 done
 
+# the RCPT reply for a bad-MX domain, as the MTA logged it
+refused_with() {   # MTA RCPT TEXT
+    local f; f=$(mta_log "$1")
+    if [ "$1" = postfix ]; then
+        grep -F "milter-reject: RCPT" "$f" | grep -F "to=<$2>" | grep -qF "$3"
+    else
+        grep -F "$2" "$f" | grep -F "reject=" | grep -qF "$3"
+    fi
+}
 for m in $MTAS; do
-    for c in $BAD; do
+    for c in $BAD_TLS; do
+        d=$(dom_of "$c"); s=$(subj "$m" "$c"); r=u-$m@$d
+        check "$m: $d (every MX fails its STARTTLS probe) refused at RCPT with 451 4.7.5, never delivered" \
+            eval "test ${RC[$m.$c]} = 24 && refused_with $m $r '451 4.7.5 MTA-STS policy for $d cannot be satisfied: no MX host offers valid TLS' && ! delivered --subject $s"
+    done
+    for c in $BAD_MATCH; do
         d=$(dom_of "$c"); s=$(subj "$m" "$c"); r=u-$m@$d
         case ${RC[$m.$c]} in
             0)  if wait_for attempted "$m" "$r"; then
