@@ -1,6 +1,6 @@
 /*
  * fuzz_dns_rdata.c: the MX rdata decoder and the address formatter
- * (common/resolver.c).
+ * (common/resolver.c), and the TLSA rdata decoder (common/dane.c).
  *
  * The input is the rdata, copied into a buffer of its exact size so that
  * the sanitizers see any read past its end.  A decoded name must be made
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dane.h"
 #include "fuzz.h"
 #include "resolver.h"
 
@@ -61,6 +62,7 @@ check_roundtrip(const unsigned char *in, size_t len, unsigned int pref,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	struct mtasts_tlsa	 t;
 	unsigned char	*in;
 	char		 name[MTASTS_DNS_NAME_BUFSZ], small[16];
 	char		 addr[MTASTS_DNS_ADDR_BUFSZ];
@@ -94,6 +96,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r2 == 0 && (r != 0 || strcmp(small, name) != 0))
 		abort();
 	if (r != 0 && r2 == 0)
+		abort();
+
+	/* TLSA: the fields are the first three bytes, the data the rest. */
+	if (mtasts_tlsa_parse(in, size, &t) == 0) {
+		if (size < 4 || t.usage != in[0] || t.selector != in[1] ||
+		    t.mtype != in[2] || t.datalen != size - 3)
+			abort();
+		if (mtasts_tlsa_usable(&t) && (t.usage < 2 || t.usage > 3 ||
+		    t.selector > 1 || t.mtype > 2))
+			abort();
+	} else if (size >= 4)
 		abort();
 
 	(void)mtasts_dns_addr_str(MTASTS_RR_A, in, size, addr, sizeof(addr));
