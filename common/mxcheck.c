@@ -793,9 +793,22 @@ fill_probe(const struct host *h, int64_t now, struct mtasts_mxprobe *out)
 	out->res = h->res;
 }
 
-enum mtasts_status
-mtasts_mxcheck_probe(struct mtasts_mxcheck *mc, const char *const *hosts,
-    size_t n, long budget_ms, struct mtasts_mxprobe *out)
+/* A probe asked for is in, or nothing is being done for the host. */
+static int
+probe_settled(const struct host *h)
+{
+	return h == NULL || h->have || !(h->probe_want || h->probing);
+}
+
+/*
+ * Ask for hosts[0..n) with want (lock held), wake the worker when
+ * something was asked, and wait up to budget_ms until settled(h) holds
+ * for each.  Returns with the lock held; 1 when the worker is stopping.
+ */
+static int
+ask_and_wait(struct mtasts_mxcheck *mc, const char *const *hosts, size_t n,
+    long budget_ms, int (*want)(struct mtasts_mxcheck *, struct host *,
+    int64_t), int (*settled)(const struct host *))
 {
 	struct timespec	 deadline;
 	struct host	*h;
@@ -807,7 +820,7 @@ mtasts_mxcheck_probe(struct mtasts_mxcheck *mc, const char *const *hosts,
 	pthread_mutex_lock(&mc->lock);
 	for (i = 0; i < n && !mc->stopping; i++)
 		if ((h = host_want(mc, hosts[i])) != NULL)
-			wake |= want_probe(mc, h, now);
+			wake |= want(mc, h, now);
 	pthread_mutex_unlock(&mc->lock);
 	if (wake && mc->c.wakeup != NULL)
 		mc->c.wakeup(mc->c.wakeup_arg);
@@ -815,18 +828,29 @@ mtasts_mxcheck_probe(struct mtasts_mxcheck *mc, const char *const *hosts,
 	pthread_mutex_lock(&mc->lock);
 	for (;;) {
 		for (missing = 0, i = 0; i < n; i++)
-			if ((h = host_get(mc, hosts[i])) != NULL && !h->have &&
-			    (h->probe_want || h->probing))
+			if (!settled(host_get(mc, hosts[i])))
 				missing++;
 		if (missing == 0 || mc->stopping || rc != 0 || budget_ms <= 0)
 			break;
 		rc = pthread_cond_timedwait(&mc->done, &mc->lock, &deadline);
 	}
+	return mc->stopping;
+}
+
+enum mtasts_status
+mtasts_mxcheck_probe(struct mtasts_mxcheck *mc, const char *const *hosts,
+    size_t n, long budget_ms, struct mtasts_mxprobe *out)
+{
+	int64_t	now = now_s(mc);
+	size_t	i;
+	int	stopping;
+
+	stopping = ask_and_wait(mc, hosts, n, budget_ms, want_probe,
+	    probe_settled);
 	for (i = 0; i < n; i++)
 		fill_probe(host_get(mc, hosts[i]), now, &out[i]);
-	rc = mc->stopping;
 	pthread_mutex_unlock(&mc->lock);
-	return rc ? MTASTS_INTERNAL : MTASTS_OK;
+	return stopping ? MTASTS_INTERNAL : MTASTS_OK;
 }
 
 /* Ask for the DNSSEC answers of h when not known or stale; lock held. */
@@ -866,39 +890,26 @@ fill_dane(const struct host *h, struct mtasts_mxdane *out)
 	    h->st_tlsa, h->sec_tlsa, h->tlsa_usable);
 }
 
+/* The DNSSEC answers are in, or the host could not be kept. */
+static int
+dane_settled(const struct host *h)
+{
+	return h == NULL || dane_known(h);
+}
+
 enum mtasts_status
 mtasts_mxcheck_dane(struct mtasts_mxcheck *mc, const char *const *hosts,
     size_t n, long budget_ms, struct mtasts_mxdane *out)
 {
-	struct timespec	 deadline;
-	struct host	*h;
-	int64_t		 now = now_s(mc);
-	size_t		 i, missing;
-	int		 wake = 0, rc = 0;
+	size_t	i;
+	int	stopping;
 
-	deadline_after(&deadline, budget_ms > 0 ? budget_ms : 0);
-	pthread_mutex_lock(&mc->lock);
-	for (i = 0; i < n && !mc->stopping; i++)
-		if ((h = host_want(mc, hosts[i])) != NULL)
-			wake |= want_dane(mc, h, now);
-	pthread_mutex_unlock(&mc->lock);
-	if (wake && mc->c.wakeup != NULL)
-		mc->c.wakeup(mc->c.wakeup_arg);
-
-	pthread_mutex_lock(&mc->lock);
-	for (;;) {
-		for (missing = 0, i = 0; i < n; i++)
-			if (!dane_known(host_get(mc, hosts[i])))
-				missing++;
-		if (missing == 0 || mc->stopping || rc != 0 || budget_ms <= 0)
-			break;
-		rc = pthread_cond_timedwait(&mc->done, &mc->lock, &deadline);
-	}
+	stopping = ask_and_wait(mc, hosts, n, budget_ms, want_dane,
+	    dane_settled);
 	for (i = 0; i < n; i++)
 		fill_dane(host_get(mc, hosts[i]), &out[i]);
-	rc = mc->stopping;
 	pthread_mutex_unlock(&mc->lock);
-	return rc ? MTASTS_INTERNAL : MTASTS_OK;
+	return stopping ? MTASTS_INTERNAL : MTASTS_OK;
 }
 
 void
