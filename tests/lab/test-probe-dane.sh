@@ -122,6 +122,13 @@ wait_for() {
     return 1
 }
 has() { grep -qF -- "$2" "$1"; }
+# logged FILE TEXT: TEXT shows up in FILE within 10 s (Postfix's postlogd writes
+# a moment after the SMTP reply went out)
+logged() {
+    local i=0
+    while [ $i -lt 50 ]; do has "$1" "$2" && return 0; sleep 0.2; i=$((i + 1)); done
+    return 1
+}
 # decision DOMAIN -> the daemon's last decision line for that domain
 decision() { grep -F "rcpt domain=$1 " "$DLOG" | tail -n 1; }
 decision_has() { decision "$1" | grep -qF -- "$2"; }
@@ -186,7 +193,7 @@ while IFS=: read -r c d rc cls reply; do
     else
         check "probe $d: refused at RCPT (swaks rc $SWAKS_RC)" test "$SWAKS_RC" = "$rc"
         check "probe $d: Postfix got '$reply ... no MX host offers valid TLS'" \
-            has "$pf_log" "[$MTA_POSTFIX_IP]: $reply MTA-STS policy for $d cannot be satisfied: no MX host offers valid TLS; from=<$SENDER> to=<u@$d>"
+            logged "$pf_log" "[$MTA_POSTFIX_IP]: $reply MTA-STS policy for $d cannot be satisfied: no MX host offers valid TLS; from=<$SENDER> to=<u@$d>"
         check "probe $d: decision line: class $cls (RFC 8460), probe=tls-fail" \
             decision_has "$d" "reason=mx-tls-failed dane=none probe=tls-fail probe_mx=$mx=$cls"
     fi
@@ -283,7 +290,7 @@ fi
 
 check "dane-bogus: 451 at RCPT (bogus is never 'no DANE')" test "${RC[dane-bogus]}" = 24
 check "dane-bogus: Postfix got 451 4.7.5 DANE ... could not be determined (tlsa-bogus)" \
-    has "$pf_log" "451 4.7.5 DANE for dane-bogus.sts-dane.test could not be determined (tlsa-bogus)"
+    logged "$pf_log" "451 4.7.5 DANE for dane-bogus.sts-dane.test could not be determined (tlsa-bogus)"
 map_is "dane-bogus: map TEMP" stspolicy dane-bogus.sts-dane.test "TEMP DANE lookup failed: tlsa-bogus"
 
 for d in dane-none.sts-dane.test dane-unsigned.sts-lab.test; do
