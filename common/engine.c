@@ -1655,12 +1655,6 @@ mtasts_engine_probe(struct mtasts_engine *e, const char *const *hosts,
 	return mtasts_mxcheck_probe(e->mxc, hosts, n, budget_ms, out);
 }
 
-void
-mtasts_engine_forget_probe(struct mtasts_engine *e, const char *host)
-{
-	mtasts_mxcheck_forget(e->mxc, host);
-}
-
 /* The DNS outcome of an MX set, for mtasts_dane_decide. */
 static enum mtasts_dns_rcode
 mx_rcode(const struct mtasts_mx_set *mx)
@@ -1706,7 +1700,8 @@ mtasts_engine_dane(struct mtasts_engine *e, const char *domain,
 		return MTASTS_OK;
 	}
 	out->mx_secure = mx.secure;
-	if (st == MTASTS_OK && !mx.null_mx) {
+	/* RFC 7672 §2.2.1: no TLSA look-ups below an insecure MX RRset. */
+	if (st == MTASTS_OK && !mx.null_mx && mx.secure) {
 		for (i = 0; i < mx.n; i++)
 			hosts[i] = mx.host[i];
 		clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -172,10 +172,6 @@ enum mtasts_status	 mtasts_engine_probe(struct mtasts_engine *,
 			    const char *const *hosts, size_t n, long budget_ms,
 			    struct mtasts_mxprobe *out);
 
-/* Drop what is known of an MX host's probe (mta-sts-ctl forget). */
-void			 mtasts_engine_forget_probe(struct mtasts_engine *,
-			    const char *host);
-
 /*
  * Whether DANE applies to a domain (RFC 7672; common/dane.c), from its MX
  * set and, for each MX host, A, AAAA and TLSA at _25._tcp.<host>, all

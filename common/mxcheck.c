@@ -35,6 +35,7 @@
 #define DNS_TTL_MAX		3600	/* s */
 #define DNS_TEMP_LIFETIME	30	/* s, address/TLSA trouble kept */
 #define TRANSIENT_TTL_MAX	120	/* s, a transient probe failure */
+#define UNSAVED_MAX		4096	/* results waiting for the store */
 
 struct host {
 	struct host		*next;		/* hash chain */
@@ -85,9 +86,13 @@ struct mtasts_mxcheck {
 	struct host			*todo;
 	struct mtasts_mxcheck_stats	 st;
 	size_t				 nprobing;
+	/* results to write to the store once the lock is released */
+	struct mtasts_stored_probe	*unsaved;
+	size_t				 nunsaved, unsaved_cap;
 };
 
 static void	host_advance(struct host *, int64_t);
+static void	save_results(struct mtasts_mxcheck *);
 
 static void
 copy_str(char *dst, size_t size, const char *src)
@@ -323,6 +328,7 @@ mtasts_mxcheck_free(struct mtasts_mxcheck *mc)
 	if (mc == NULL)
 		return;
 	mtasts_prober_free(mc->pr);
+	free(mc->unsaved);
 	for (i = 0; i < HOST_BUCKETS; i++)
 		while ((h = mc->tab[i]) != NULL) {
 			mc->tab[i] = h->next;
@@ -371,6 +377,7 @@ mtasts_mxcheck_stop(struct mtasts_mxcheck *mc)
 	mc->nprobing = 0;
 	pthread_cond_broadcast(&mc->done);
 	pthread_mutex_unlock(&mc->lock);
+	save_results(mc);
 }
 
 /* --------------------------------------------------------- the results */
@@ -381,7 +388,7 @@ probe_done(struct host *h, const char *cls,
     const struct mtasts_probe_result *r, int64_t now)
 {
 	struct mtasts_mxcheck		*mc = h->mc;
-	struct mtasts_stored_probe	 sp;
+	struct mtasts_stored_probe	*sp;
 	long				 ttl;
 
 	if (h->probing)
@@ -412,28 +419,65 @@ probe_done(struct host *h, const char *cls,
 	    h->res.detail[0] != '\0' ? " detail=" : "", h->res.detail);
 	if (mc->c.store == NULL)
 		return;
-	memset(&sp, 0, sizeof(sp));
-	copy_str(sp.host, sizeof(sp.host), h->name);
-	copy_str(sp.addr, sizeof(sp.addr), h->res.addr);
-	sp.port = h->res.port;
-	copy_str(sp.result_class, sizeof(sp.result_class), cls);
-	sp.smtp_code = h->res.smtp_code;
-	sp.verify_error = h->res.verify_error;
-	copy_str(sp.tls_version, sizeof(sp.tls_version), h->res.tls_version);
-	copy_str(sp.tls_cipher, sizeof(sp.tls_cipher), h->res.tls_cipher);
-	copy_str(sp.cert_names, sizeof(sp.cert_names), h->res.cert_names);
-	copy_str(sp.cert_subject, sizeof(sp.cert_subject),
+	if (mc->nunsaved == mc->unsaved_cap) {
+		struct mtasts_stored_probe	*n;
+		size_t				 cap = mc->unsaved_cap ?
+						     mc->unsaved_cap * 2 : 8;
+
+		if (cap > UNSAVED_MAX || (n = reallocarray(mc->unsaved, cap,
+		    sizeof(*n))) == NULL) {
+			mtasts_log(LOG_WARNING, NULL, "store: the probe of %s "
+			    "is kept in memory only", h->name);
+			return;
+		}
+		mc->unsaved = n;
+		mc->unsaved_cap = cap;
+	}
+	sp = &mc->unsaved[mc->nunsaved++];
+	memset(sp, 0, sizeof(*sp));
+	copy_str(sp->host, sizeof(sp->host), h->name);
+	copy_str(sp->addr, sizeof(sp->addr), h->res.addr);
+	sp->port = h->res.port;
+	copy_str(sp->result_class, sizeof(sp->result_class), cls);
+	sp->smtp_code = h->res.smtp_code;
+	sp->verify_error = h->res.verify_error;
+	copy_str(sp->tls_version, sizeof(sp->tls_version), h->res.tls_version);
+	copy_str(sp->tls_cipher, sizeof(sp->tls_cipher), h->res.tls_cipher);
+	copy_str(sp->cert_names, sizeof(sp->cert_names), h->res.cert_names);
+	copy_str(sp->cert_subject, sizeof(sp->cert_subject),
 	    h->res.cert_subject);
-	copy_str(sp.cert_issuer, sizeof(sp.cert_issuer), h->res.cert_issuer);
-	copy_str(sp.cert_not_after, sizeof(sp.cert_not_after),
+	copy_str(sp->cert_issuer, sizeof(sp->cert_issuer), h->res.cert_issuer);
+	copy_str(sp->cert_not_after, sizeof(sp->cert_not_after),
 	    h->res.cert_not_after);
-	copy_str(sp.detail, sizeof(sp.detail), h->res.detail);
-	sp.probed_at = (time_t)h->probed_at;
-	sp.expires_at = (time_t)h->expires_at;
-	/* The store is the worker's: this runs on the worker only. */
-	if (mtasts_store_put_probe(mc->c.store, &sp) != MTASTS_OK)
-		mtasts_log(LOG_WARNING, NULL, "store: cannot save the probe "
-		    "of %s: %s", h->name, mtasts_store_errmsg(mc->c.store));
+	copy_str(sp->detail, sizeof(sp->detail), h->res.detail);
+	sp->probed_at = (time_t)h->probed_at;
+	sp->expires_at = (time_t)h->expires_at;
+}
+
+/*
+ * Worker, without the lock: write the results probe_done queued, so that
+ * a slow or locked database never holds up an asker.
+ */
+static void
+save_results(struct mtasts_mxcheck *mc)
+{
+	struct mtasts_stored_probe	*rows;
+	size_t				 n, i;
+
+	if (mc->c.store == NULL)
+		return;
+	pthread_mutex_lock(&mc->lock);
+	rows = mc->unsaved;
+	n = mc->nunsaved;
+	mc->unsaved = NULL;
+	mc->nunsaved = mc->unsaved_cap = 0;
+	pthread_mutex_unlock(&mc->lock);
+	for (i = 0; i < n; i++)
+		if (mtasts_store_put_probe(mc->c.store, &rows[i]) != MTASTS_OK)
+			mtasts_log(LOG_WARNING, NULL, "store: cannot save the "
+			    "probe of %s: %s", rows[i].host,
+			    mtasts_store_errmsg(mc->c.store));
+	free(rows);
 }
 
 static void
@@ -670,6 +714,7 @@ mtasts_mxcheck_work(struct mtasts_mxcheck *mc)
 		host_advance(h, now);
 	}
 	pthread_mutex_unlock(&mc->lock);
+	save_results(mc);
 }
 
 unsigned int
@@ -690,6 +735,7 @@ mtasts_mxcheck_process(struct mtasts_mxcheck *mc, const struct curl_waitfd *wfd,
     unsigned int n)
 {
 	mtasts_prober_process(mc->pr, wfd, n);
+	save_results(mc);
 }
 
 void
@@ -725,24 +771,6 @@ mtasts_mxcheck_load(struct mtasts_mxcheck *mc,
 		copy_str(h->res.detail, sizeof(h->res.detail), sp->detail);
 	}
 	pthread_mutex_unlock(&mc->lock);
-}
-
-void
-mtasts_mxcheck_forget(struct mtasts_mxcheck *mc, const char *host)
-{
-	struct host	*h;
-
-	pthread_mutex_lock(&mc->lock);
-	if ((h = host_get(mc, host)) != NULL && !h->probing) {
-		h->have = 0;
-		h->cls[0] = '\0';
-		h->last_start = 0;
-		h->addr_expires = 0;
-		h->tlsa_expires = 0;
-	}
-	pthread_mutex_unlock(&mc->lock);
-	if (mc->c.store != NULL)
-		(void)mtasts_store_forget_probe(mc->c.store, host);
 }
 
 /* ------------------------------------------------------------ the askers */

@@ -157,10 +157,6 @@ void			 mtasts_mxcheck_stop(struct mtasts_mxcheck *);
 void			 mtasts_mxcheck_load(struct mtasts_mxcheck *,
 			    const struct mtasts_stored_probe *);
 
-/* Worker: a host's result (memory and store) is dropped. */
-void			 mtasts_mxcheck_forget(struct mtasts_mxcheck *,
-			    const char *host);
-
 /* Counters for stats. */
 struct mtasts_mxcheck_stats {
 	size_t		 hosts;		/* in memory */

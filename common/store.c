@@ -65,7 +65,6 @@ enum stmt {
 	ST_ROUTE,
 	ST_PUT_PROBE,
 	ST_ALL_PROBES,
-	ST_DEL_PROBE,
 	ST_PRUNE_PROBE,
 	ST_COUNT
 };
@@ -147,7 +146,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 	    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 	[ST_ALL_PROBES] =
 	    "SELECT " PROBE_COLS " FROM mx_probes ORDER BY host",
-	[ST_DEL_PROBE] = "DELETE FROM mx_probes WHERE host = ?1",
 	[ST_PRUNE_PROBE] = "DELETE FROM mx_probes WHERE expires_at < ?1"
 };
 
@@ -954,22 +952,6 @@ mtasts_store_put_probe(struct mtasts_store *s,
 	    p->tls_version, p->tls_cipher, p->cert_names, p->cert_subject,
 	    p->cert_issuer, p->cert_not_after, p->detail,
 	    (sqlite3_int64)p->probed_at, (sqlite3_int64)p->expires_at);
-}
-
-enum mtasts_status
-mtasts_store_forget_probe(struct mtasts_store *s, const char *host)
-{
-	enum mtasts_status	status;
-	int			changes = 0;
-
-	if ((status = enter(s, 1)) != MTASTS_OK ||
-	    (status = need_host(s, host)) != MTASTS_OK)
-		return status;
-	status = run(s, ST_DEL_PROBE, &changes, "deleting MX probe", "s",
-	    host);
-	if (status == MTASTS_OK && changes == 0)
-		return MTASTS_NOPOLICY;
-	return status;
 }
 
 enum mtasts_status

@@ -215,10 +215,6 @@ enum mtasts_status	 mtasts_store_log_fetch(struct mtasts_store *,
 enum mtasts_status	 mtasts_store_put_probe(struct mtasts_store *,
 			    const struct mtasts_stored_probe *p);
 
-/* Delete the probe row of host.  NOPOLICY: there was none. */
-enum mtasts_status	 mtasts_store_forget_probe(struct mtasts_store *,
-			    const char *host);
-
 /* Every probe row (expired ones too), ordered by host. */
 enum mtasts_status	 mtasts_store_foreach_probe(struct mtasts_store *,
 			    mtasts_store_probe_cb cb, void *arg);

@@ -1037,6 +1037,97 @@ test_queries_file(void)
 	free(text);
 }
 
+/* ---------------------------------------------------------------- probes */
+
+struct probe_seen {
+	int	n;
+	char	hosts[4][256];
+	char	cls[4][32];
+	long	verify[4];
+	time_t	expires[4];
+	int	port[4];
+	char	names[4][512];
+};
+
+static int
+probe_row(void *arg, const struct mtasts_stored_probe *p)
+{
+	struct probe_seen	*ps = arg;
+
+	if (ps->n < 4) {
+		(void)snprintf(ps->hosts[ps->n], sizeof(ps->hosts[0]), "%s",
+		    p->host);
+		(void)snprintf(ps->cls[ps->n], sizeof(ps->cls[0]), "%s",
+		    p->result_class);
+		(void)snprintf(ps->names[ps->n], sizeof(ps->names[0]), "%s",
+		    p->cert_names);
+		ps->verify[ps->n] = p->verify_error;
+		ps->expires[ps->n] = p->expires_at;
+		ps->port[ps->n] = p->port;
+	}
+	ps->n++;
+	return 0;
+}
+
+static void
+test_probes(void)
+{
+	struct mtasts_stored_probe	 p;
+	struct mtasts_store		*s;
+	struct probe_seen		 ps;
+
+	if ((s = open_ok(tpath(0, "probes.db"), 0)) == NULL)
+		return;
+	memset(&p, 0, sizeof(p));
+	(void)snprintf(p.host, sizeof(p.host), "mx2.example.com");
+	(void)snprintf(p.addr, sizeof(p.addr), "192.0.2.2");
+	p.port = 25;
+	(void)snprintf(p.result_class, sizeof(p.result_class),
+	    "certificate-host-mismatch");
+	p.verify_error = 62;
+	(void)snprintf(p.cert_names, sizeof(p.cert_names), "other.example");
+	p.probed_at = 1000;
+	p.expires_at = 1300;
+	CHECK(mtasts_store_put_probe(s, &p) == MTASTS_OK, "put a probe");
+	(void)snprintf(p.host, sizeof(p.host), "mx1.example.com");
+	(void)snprintf(p.result_class, sizeof(p.result_class), "ok");
+	p.verify_error = 0;
+	p.port = 0;
+	p.cert_names[0] = '\0';
+	p.expires_at = 4600;
+	CHECK(mtasts_store_put_probe(s, &p) == MTASTS_OK, "put a second one");
+	p.expires_at = 5000;
+	CHECK(mtasts_store_put_probe(s, &p) == MTASTS_OK,
+	    "put again replaces the row");
+	memset(&ps, 0, sizeof(ps));
+	CHECK(mtasts_store_foreach_probe(s, probe_row, &ps) == MTASTS_OK &&
+	    ps.n == 2 && strcmp(ps.hosts[0], "mx1.example.com") == 0 &&
+	    ps.expires[0] == 5000 && ps.port[0] == 0 && ps.verify[0] == 0 &&
+	    strcmp(ps.hosts[1], "mx2.example.com") == 0 &&
+	    strcmp(ps.cls[1], "certificate-host-mismatch") == 0 &&
+	    ps.verify[1] == 62 && ps.port[1] == 25 &&
+	    strcmp(ps.names[1], "other.example") == 0,
+	    "foreach_probe: rows by host, fields back, zero as NULL");
+	(void)snprintf(p.host, sizeof(p.host), "MX.Example.com");
+	CHECK(mtasts_store_put_probe(s, &p) == MTASTS_INVALID,
+	    "an upper-case host name is refused");
+	(void)snprintf(p.host, sizeof(p.host), "mx3.example.com");
+	p.result_class[0] = '\0';
+	CHECK(mtasts_store_put_probe(s, &p) != MTASTS_OK,
+	    "an empty result class is refused (result_class_set)");
+	(void)snprintf(p.result_class, sizeof(p.result_class), "ok");
+	p.expires_at = p.probed_at - 1;
+	CHECK(mtasts_store_put_probe(s, &p) == MTASTS_INVALID,
+	    "expiry before the probe is refused (expires_after_probe)");
+	CHECK(mtasts_store_prune(s, 2000, 600) == MTASTS_OK,
+	    "prune at 2000 keeping 600 s");
+	memset(&ps, 0, sizeof(ps));
+	CHECK(mtasts_store_foreach_probe(s, probe_row, &ps) == MTASTS_OK &&
+	    ps.n == 1 && strcmp(ps.hosts[0], "mx1.example.com") == 0,
+	    "prune drops probes expired longer than the window");
+	mtasts_store_close(s);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void
@@ -1068,6 +1159,7 @@ main(void)
 	test_lists();
 	test_enforced_view();
 	test_route();
+	test_probes();
 	test_persistence_readonly();
 	test_bad_files();
 	test_locked();
