@@ -16,7 +16,9 @@
 #              dane-bogus (broken RRSIG): 451 at RCPT, TEMP in the map;
 #              dane-none (signed, no TLSA) and dane-unsigned (TLSA in an unsigned zone):
 #              MTA-STS applies, delivered over verified TLS;
-#              Sendmail (no DANE): map TEMP for dane-ok, mail stays queued.
+#              Sendmail (no DANE): map TEMP for dane-ok, mail stays queued;
+#              DomainDane mandatory: an unsigned domain is refused at RCPT, TEMP
+#              in the map.
 #   never      no plaintext delivery to an enforce domain, nothing refused is delivered.
 # TAP output, exit 1 on a failure, 77 when a tool or the daemon is missing.  Tears
 # everything down (the state dir is kept after a failure).
@@ -97,6 +99,7 @@ FailureAction defer
 DomainFailureAction enforce-badcert.sts-lab.test:reject
 MxProbe enforce
 Dane yes
+DomainDane testing.sts-lab.test:mandatory, dane-ok.sts-dane.test:mandatory
 RcptTimeout 15s
 Syslog no
 LogLevel debug
@@ -317,12 +320,23 @@ else
     nok "Sendmail dane-ok: no deferral logged within $WAIT s"
 fi
 
+# DomainDane mandatory: without DANE no delivery; with DANE as opportunistic
+send postfix mandatory "u@testing.sts-lab.test"
+check "DomainDane mandatory, unsigned domain: 451 at RCPT (failure action defer)" \
+    test "$SWAKS_RC" = 24
+check "DomainDane mandatory: Postfix got 451 4.7.5 DANE is required ... (mx-insecure)" \
+    logged "$pf_log" "451 4.7.5 DANE is required for testing.sts-lab.test but not available (mx-insecure)"
+map_is "DomainDane mandatory, unsigned domain: map TEMP" stspolicy testing.sts-lab.test \
+    "TEMP DANE required but not available: mx-insecure"
+check "DomainDane mandatory, DANE published (dane-ok): accepted as before" \
+    decision_has dane-ok.sts-dane.test "reason=dane:tlsa-usable dane=dane"
+
 # ---- 5. nothing refused was delivered, nothing went in clear -----------------------------
 "$SRC/mta-exec.sh" postfix postqueue -f >/dev/null 2>&1
 "$SRC/mta-exec.sh" sendmail sendmail -q >/dev/null 2>&1
 sleep 5
 leaked=
-for c in enforce-badcert enforce-selfsigned enforce-expired enforce-notls enforce-tls10 badcert2 dane-mismatch dane-bogus; do
+for c in enforce-badcert enforce-selfsigned enforce-expired enforce-notls enforce-tls10 badcert2 dane-mismatch dane-bogus mandatory; do
     delivered --subject "$(subj postfix "$c")" && leaked="$leaked $c"
 done
 delivered --subject "$(subj sendmail dane-ok)" && leaked="$leaked sendmail/dane-ok"
