@@ -235,9 +235,8 @@ static void
 enforce_failure(const struct mtasts_config *cfg, struct mtasts_verdict *v,
     const struct failure *f)
 {
-	char	text[200];
-
 	enum mtasts_action	a;
+	char			text[200];
 
 	switch (mtasts_verdict_failure_action(cfg, v->domain)) {
 	case MTASTS_FAIL_REJECT:
@@ -393,6 +392,8 @@ check_mx(struct mtasts_engine *e, const struct mtasts_config *cfg,
 	char				 why[64];
 
 	enforce = a->mode == MTASTS_MODE_ENFORCE || v->forced;
+	copy_str(v->probe, sizeof(v->probe), "-");	/* a re-check decides anew */
+	v->probe_detail[0] = '\0';
 	st = mtasts_engine_mx(e, v->domain, left_ms(deadline), &mx);
 	if (st == MTASTS_NOPOLICY) {
 		/* No such domain: the MTA bounces it; nothing is at risk. */
