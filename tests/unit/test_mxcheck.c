@@ -38,6 +38,7 @@
 
 #define T0		1800000000
 #define NEW_CHECK	(T0 - 60)
+#define OLD_CHECK	(T0 - 7200)	/* older than RecheckInterval */
 
 static char	 dir[256];
 static int64_t	 clock_now = T0;
@@ -113,6 +114,10 @@ static const struct {
 	{ "closed.test", "mx.closed.test", "closed", MTASTS_MODE_ENFORCE },
 	{ "shared.test", "mx.shared.test", "expired", MTASTS_MODE_ENFORCE },
 	{ "testing.test", "mx.testnotls.test", "notls", MTASTS_MODE_TESTING },
+	/* TXT looked up long ago: the failure needs the §5.1 re-check */
+	{ "recheck.test", "mx.recheck.test", "wrongname", MTASTS_MODE_ENFORCE },
+	{ "recheckfail.test", "mx.recheckfail.test", "wrongname",
+	    MTASTS_MODE_ENFORCE },
 	{ NULL, NULL, NULL, 0 }
 };
 
@@ -128,7 +133,8 @@ write_setup(void)
 	if ((fp = fopen(path, "w")) == NULL)
 		die("write", path);
 	fprintf(fp, "server:\n\tverbosity: 0\n"
-	    "\tlocal-zone: \"test.\" static\n");
+	    "\tlocal-zone: \"test.\" static\n"
+	    "\tlocal-zone: \"_mta-sts.recheckfail.test.\" refuse\n");
 	for (i = 0; doms[i].domain != NULL; i++) {
 		fprintf(fp, "\tlocal-data: \"%s. 300 IN MX 10 %s.\"\n",
 		    doms[i].domain, doms[i].mx);
@@ -150,7 +156,9 @@ write_setup(void)
 	    "CAFile %s\nDnsTimeout 2s\nMxProbe all\nMxProbePort %s\n"
 	    "MxProbeTimeout 3s\nMxProbeFailureCacheTime 5m\n"
 	    "MxProbeMinInterval 1m\nMxProbeCacheTime 1h\n"
-	    "DomainFailureAction badname.test:reject, notls.test:bounce\n",
+	    "RecheckInterval 5m\n"
+	    "DomainFailureAction badname.test:reject, notls.test:bounce, "
+	    "recheck.test:reject, recheckfail.test:reject\n",
 	    dir, dir, ca, getenv("MTASTS_TEST_PORT"));
 	if (fclose(fp) != 0)
 		die("write", path);
@@ -179,7 +187,8 @@ seed_store(void)
 		sp.mx = (char *)doms[i].mx;
 		sp.policy_text = (char *)"";
 		sp.fetched_at = T0 - 60;
-		sp.txt_checked_at = NEW_CHECK;
+		sp.txt_checked_at = strncmp(doms[i].domain, "recheck", 7) == 0 ?
+		    OLD_CHECK : NEW_CHECK;
 		if (mtasts_store_put_policy(s, &sp) != MTASTS_OK)
 			die("seed", mtasts_store_errmsg(s));
 	}
@@ -298,6 +307,15 @@ test_classes(struct mtasts_engine *e, const struct mtasts_config *cfg)
 	expect(&v, MTASTS_ACTION_ACCEPT, "mx-match", "pass",
 	    "mx.notls.test=starttls-not-supported,mx.good.test=ok",
 	    "one MX of two passes: accept");
+	verdict(e, cfg, "recheck.test", 8000, &v);
+	expect(&v, MTASTS_ACTION_REJECT, "mx-tls-failed", "tls-fail",
+	    "=certificate-host-mismatch", "STS-54: TLS fails, TXT re-checked "
+	    "(RFC 8461 5.1) and the policy unchanged: then FailureAction reject");
+	CHECK(v.rechecked, "... and the verdict says it re-checked");
+	verdict(e, cfg, "recheckfail.test", 8000, &v);
+	expect(&v, MTASTS_ACTION_DEFER, "mx-tls-failed:recheck-dns-servfail",
+	    "tls-fail", NULL, "STS-54: TLS fails but the re-check fails: defer, "
+	    "not the configured reject");
 	verdict(e, cfg, "testing.test", 8000, &v);
 	CHECK(v.action == MTASTS_ACTION_TESTING && v.would_fail &&
 	    strcmp(v.reason, "would-fail:mx-tls-failed") == 0,
