@@ -97,6 +97,7 @@ RecheckInterval 5m
 SkipDomains skip.test
 EnforceDomains forced.test, forcednone.test, .fsuffix.test
 DomainFailureAction reject.test:reject, bounce.test:bounce
+MxProbe no
 """
 
 

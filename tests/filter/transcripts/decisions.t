@@ -5,7 +5,7 @@
 # enforce, an MX matches, and the routing query finds the domain: proceed
 > filter|0.6|1796321927.251026|smtp-in|rcpt-to|00000000000000a1|0000000000000001|user@good.test
 < filter-result|00000000000000a1|0000000000000001|proceed
-~ 00000000000000a1: rcpt domain=good.test mode=enforce policy_id=g1 mx=mx1.good.test verdict=accept reason=mx-match
+~ 00000000000000a1: rcpt domain=good.test mode=enforce policy_id=g1 mx=mx1.good.test verdict=accept reason=mx-match dane=- probe=-
 # upper case as the client wrote it: smtpd's key is lower-cased by the query
 > filter|0.6|1.1|smtp-in|rcpt-to|00000000000000a1|0000000000000002|User@GOOD.test
 < filter-result|00000000000000a1|0000000000000002|proceed
