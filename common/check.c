@@ -762,7 +762,7 @@ probe_wait(struct run *run, struct mtasts_prober *pr, long limit_ms)
  * all at once (RFC 8461 §4; RFC 8460 result types).
  */
 static void
-mx_probe(struct run *run, const struct mtasts_check_opts *opts)
+mx_probe(struct run *run)
 {
 	struct mtasts_check_report	*r = run->r;
 	struct mtasts_probe_conf	 pc;
@@ -792,8 +792,7 @@ mx_probe(struct run *run, const struct mtasts_check_opts *opts)
 	pc.ca_file = run->cfg->ca_file;
 	pc.ca_path = run->cfg->ca_path;
 	pc.timeout_ms = run->cfg->mx_probe_timeout * 1000;
-	pc.port = opts != NULL && opts->probe_port > 0 ? opts->probe_port :
-	    (int)run->cfg->mx_probe_port;
+	pc.port = (int)run->cfg->mx_probe_port;
 	pc.max_running = MTASTS_CHECK_MAX_MX;
 	mtasts_diag_init(&diag);
 	if ((pr = mtasts_prober_new(&pc, &diag)) == NULL) {
@@ -928,9 +927,9 @@ mtasts_check_run(const struct mtasts_config *cfg, const char *domain,
 		goto done;
 	}
 	conclude(&run);
-	if ((opts == NULL || !opts->no_probe) && r->nmx > 0 &&
+	if (r->nmx > 0 &&
 	    !dns_failed(r->mx_dns.rcode)) {
-		mx_probe(&run, opts);
+		mx_probe(&run);
 		probe_problems(r);
 	}
 	st = MTASTS_OK;

@@ -33,8 +33,6 @@
 /* Test seams; the configuration file carries everything else. */
 struct mtasts_check_opts {
 	int	https_port;	/* 0: 443 */
-	int	probe_port;	/* 0: MxProbePort */
-	int	no_probe;	/* 1: do not probe the MX hosts */
 };
 
 /* The conclusion; the names (mtasts_check_verdict_str) are stable. */
@@ -157,8 +155,8 @@ struct mtasts_check_report {
  * at most about 2 * DnsTimeout + HttpsTimeout + MxProbeTimeout + 11
  * seconds: the DNS questions are asked together, then the fetch runs,
  * then the MX hosts' addresses are looked up and every MX host with an
- * address is probed at once (unless opts->no_probe).  The fetcher needs
- * mtasts_fetch_global_init() to have been called.
+ * address is probed at once (MxProbePort, MxProbeTimeout).  The fetcher
+ * needs mtasts_fetch_global_init() to have been called.
  *
  * MTASTS_OK: *out holds the full report, whatever the verdict.
  * MTASTS_INVALID: domain is not a domain name; MTASTS_INTERNAL: the

@@ -1308,8 +1308,7 @@ mxcheck_setup(struct mtasts_engine *e, struct mtasts_diag *diag)
 	mc.probe.ca_file = cfg->ca_file;
 	mc.probe.ca_path = cfg->ca_path;
 	mc.probe.timeout_ms = cfg->mx_probe_timeout * 1000;
-	mc.probe.port = e->opts.probe_port > 0 ? e->opts.probe_port :
-	    (int)cfg->mx_probe_port;
+	mc.probe.port = (int)cfg->mx_probe_port;
 	mc.probe.max_running = (size_t)cfg->mx_probe_max_parallel;
 	mc.ok_ttl = cfg->mx_probe_cache_time;
 	mc.fail_ttl = cfg->mx_probe_failure_cache_time;

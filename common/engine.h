@@ -27,7 +27,6 @@ struct mtasts_engine_opts {
 	int		 https_port;	/* 0: 443 */
 	int		 no_store;	/* 1: memory only, never open SQLite */
 	int		 no_refresher;	/* 1: no background refresh scans */
-	int		 probe_port;	/* 0: MxProbePort */
 };
 
 /*
