@@ -926,6 +926,14 @@ check_verdict_params(const struct mtasts_config *cfg, const char *fname,
 	    mtasts_dane_mode_parse, "domain:off, domain:opportunistic or "
 	    "domain:mandatory", fname, diag) == -1)
 		rc = -1;
+	if (cfg->dane && cfg->trust_anchor_file == NULL &&
+	    cfg->resolver_config == NULL) {
+		/* Without a trust anchor nothing validates: DANE never applies. */
+		mtasts_diag_add(diag, 0, 0, "%s: Dane yes needs DNSSEC "
+		    "validation: set TrustAnchorFile (or trust anchors in "
+		    "ResolverConfig)", fname);
+		rc = -1;
+	}
 	if (cfg->mx_probe_min_interval > cfg->mx_probe_failure_cache_time) {
 		mtasts_diag_add(diag, 0, 0, "%s: MxProbeMinInterval (%lds) is "
 		    "longer than MxProbeFailureCacheTime (%lds)", fname,

@@ -175,7 +175,7 @@ test_modes(void)
 {
 	struct mtasts_config	*cfg;
 	struct mtasts_diag	 diag;
-	const char		*text = "Dane yes\nDomainDane "
+	const char		*text = "Dane yes\nTrustAnchorFile /ta\nDomainDane "
 	    "must.test:mandatory, .off.test:off, a.off.test:opportunistic\n";
 
 	mtasts_diag_init(&diag);
@@ -194,6 +194,14 @@ test_modes(void)
 	cfg->dane = 0;
 	CHECK(mtasts_dane_mode_for(cfg, "must.test") == MTASTS_DANE_OFF,
 	    "Dane no: off everywhere");
+	mtasts_config_free(cfg);
+
+	text = "Dane yes\n";
+	mtasts_diag_init(&diag);
+	cfg = mtasts_config_parse(text, strlen(text), "t", &diag);
+	CHECK(cfg == NULL && strstr(mtasts_diag_first(&diag),
+	    "TrustAnchorFile") != NULL, "Dane yes without a trust anchor is "
+	    "refused");
 	mtasts_config_free(cfg);
 
 	text = "DomainDane example.test:sometimes\n";
