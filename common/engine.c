@@ -43,6 +43,7 @@
 #include "buf.h"
 #include "cache.h"
 #include "conf.h"
+#include "domain.h"
 #include "engine.h"
 #include "fetch.h"
 #include "ioconf.h"
@@ -699,7 +700,17 @@ disc_start(struct disc *d)
 	struct mtasts_engine	*e = d->e;
 	char			 name[300];
 
-	(void)snprintf(name, sizeof(name), "_mta-sts.%s", d->domain);
+	/*
+	 * A legal domain of up to 253 octets can make "_mta-sts.<domain>"
+	 * longer than DNS allows.  Such a record cannot exist: the domain
+	 * has no policy, which is not an engine error.
+	 */
+	if (snprintf(name, sizeof(name), "_mta-sts.%s", d->domain) >
+	    MTASTS_DOMAIN_MAX) {
+		txt_without_policy(d, 0, "no-txt",
+		    "_mta-sts name longer than 253 octets");
+		return;
+	}
 	if (mtasts_resolver_query(e->res, name, MTASTS_RR_TXT, on_txt, d,
 	    &d->qid_txt) != MTASTS_OK) {
 		mtasts_log(LOG_ERR, d->domain, "cannot start the TXT lookup");

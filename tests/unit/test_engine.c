@@ -256,6 +256,26 @@ main(void)
 	    MTASTS_NOPOLICY && strcmp(a.reason, "multi-txt") == 0,
 	    "STS-07: two v=STSv1 records: no policy (multi-txt)");
 	mtasts_answer_clear(&a);
+	{
+		/*
+		 * A valid 245-octet domain whose _mta-sts name would pass
+		 * 253 octets: no such TXT record can exist, so it has no
+		 * policy, rather than an engine error and a deferral.
+		 */
+		char	longdom[256];
+
+		memset(longdom, 0, sizeof(longdom));
+		for (i = 0; i < 4; i++) {
+			memset(longdom + i * 61, 'a' + (int)i, 60);
+			longdom[i * 61 + 60] = '.';
+		}
+		memcpy(longdom + 244, "t", 2);
+		CHECK(strlen(longdom) == 245, "long domain: 245 octets");
+		CHECK(mtasts_engine_lookup(e, longdom, 5000, &a) ==
+		    MTASTS_NOPOLICY && strcmp(a.reason, "no-txt") == 0,
+		    "STS-02: _mta-sts name over 253 octets: no policy (no-txt)");
+		mtasts_answer_clear(&a);
+	}
 
 	CHECK(mtasts_engine_lookup(e, "none.test", 5000, &a) == MTASTS_OK &&
 	    a.mode == MTASTS_MODE_NONE, "STS-61: mode none is cached");
