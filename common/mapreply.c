@@ -15,6 +15,11 @@
  *    policy must not stop delivery, so the MTA keeps its default level.
  *  - every failure to apply a policy that may be enforce is TEMP, never
  *    PERM: Sendmail delivers on PERM as if no policy existed.
+ *  - the operator's per-domain controls hold at delivery time as they do
+ *    at RCPT time: a skipped or routed domain is NOTFOUND (Sendmail asks
+ *    with the recipient domain even when a mailertable sends its mail to
+ *    a relay), and an EnforceDomains domain is never left to the MTA's
+ *    default level: testing is enforced, no usable policy is TEMP.
  */
 #include <config.h>
 
@@ -25,12 +30,14 @@
 #include <string.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "domain.h"
 #include "engine.h"
 #include "dane.h"
 #include "mapreply.h"
 #include "mxmatch.h"
 #include "policy.h"
+#include "verdict.h"
 
 /* "TEMP " and a reason always fit in this, whatever the caller's cap. */
 #define REASON_MAX	96
@@ -376,6 +383,73 @@ mtasts_mapreply_dane(int mode, const struct mtasts_dane_answer *d,
 		    "available: %s", d->reason);
 		*kind = mtasts_mapreply_temp(out, why);
 		return 1;
+	}
+}
+
+enum mtasts_mapctl
+mtasts_mapctl_domain(const struct mtasts_config *cfg, const char *domain)
+{
+	if (cfg == NULL || domain == NULL || domain[0] == '\0')
+		return MTASTS_MAPCTL_POLICY;
+	if (mtasts_domain_list_match(&cfg->skip_domains, domain) > 0)
+		return MTASTS_MAPCTL_SKIP;
+	if (mtasts_domain_list_match(&cfg->routed_domains, domain) > 0)
+		return MTASTS_MAPCTL_ROUTED;
+	if (mtasts_domain_list_match(&cfg->enforce_domains, domain) > 0)
+		return MTASTS_MAPCTL_FORCE;
+	return MTASTS_MAPCTL_POLICY;
+}
+
+int
+mtasts_mapreply_enforced(enum mtasts_mapctl ctl,
+    const struct mtasts_answer *a)
+{
+	if (a == NULL || a->status != MTASTS_OK ||
+	    ctl == MTASTS_MAPCTL_SKIP || ctl == MTASTS_MAPCTL_ROUTED)
+		return 0;
+	return a->mode == MTASTS_MODE_ENFORCE || (ctl == MTASTS_MAPCTL_FORCE &&
+	    a->mode == MTASTS_MODE_TESTING);
+}
+
+enum mtasts_mapreply_kind
+mtasts_mapreply_ctl(enum mtasts_mapctl ctl, enum mtasts_mapkey_kind kind,
+    const struct mtasts_answer *a, const struct mtasts_mxset *mx,
+    struct mtasts_buf *out)
+{
+	if (kind != MTASTS_MAPKEY_DOMAIN)
+		return notfound(out);
+	switch (ctl) {
+	case MTASTS_MAPCTL_SKIP:
+	case MTASTS_MAPCTL_ROUTED:
+		return notfound(out);
+	case MTASTS_MAPCTL_FORCE:
+		if (a == NULL)
+			break;
+		if (mtasts_mapreply_enforced(ctl, a))
+			return reply_enforce(a, mx, out);
+		if (a->status == MTASTS_NOPOLICY || (a->status == MTASTS_OK &&
+		    a->mode == MTASTS_MODE_NONE))
+			return mtasts_mapreply_temp(out, "MTA-STS required for "
+			    "this domain, but it has no usable policy");
+		break;
+	default:
+		break;
+	}
+	return mtasts_mapreply(kind, a, mx, out);
+}
+
+const char *
+mtasts_mapctl_str(enum mtasts_mapctl ctl)
+{
+	switch (ctl) {
+	case MTASTS_MAPCTL_SKIP:
+		return "skipped";
+	case MTASTS_MAPCTL_ROUTED:
+		return "routed";
+	case MTASTS_MAPCTL_FORCE:
+		return "forced";
+	default:
+		return "policy";
 	}
 }
 

@@ -25,6 +25,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "domain.h"
 #include "engine.h"
 
@@ -120,6 +121,47 @@ int				 mtasts_mapreply_dane(int mode,
 				    int dane_capable, int sts_enforce,
 				    struct mtasts_buf *out,
 				    enum mtasts_mapreply_kind *kind);
+
+/*
+ * What the operator's per-domain controls make of a policy domain at
+ * delivery time, with the precedence the RCPT-time verdict uses
+ * (common/verdict.c): SkipDomains, then RoutedDomains, then
+ * EnforceDomains.
+ */
+enum mtasts_mapctl {
+	MTASTS_MAPCTL_POLICY = 0,	/* the domain's own policy decides */
+	MTASTS_MAPCTL_SKIP,		/* SkipDomains: MTA-STS off, NOTFOUND */
+	MTASTS_MAPCTL_ROUTED,		/* RoutedDomains: not its MX, NOTFOUND */
+	MTASTS_MAPCTL_FORCE		/* EnforceDomains: never in the clear */
+};
+
+/* The control for domain (normalised); the configuration is borrowed. */
+enum mtasts_mapctl	 mtasts_mapctl_domain(const struct mtasts_config *,
+			    const char *domain);
+
+/*
+ * mtasts_mapreply() under a control.  SKIP and ROUTED give "NOTFOUND "
+ * whatever a says (a may then be NULL: no lookup is needed).  FORCE
+ * answers a testing policy as if it were enforce, and a domain without a
+ * usable policy (none, no policy) with TEMP, so that Postfix and Sendmail
+ * defer it rather than deliver it without protection.  POLICY is
+ * mtasts_mapreply() itself.
+ */
+enum mtasts_mapreply_kind	 mtasts_mapreply_ctl(enum mtasts_mapctl,
+				    enum mtasts_mapkey_kind kind,
+				    const struct mtasts_answer *a,
+				    const struct mtasts_mxset *mx,
+				    struct mtasts_buf *out);
+
+/*
+ * 1 when a (may be NULL) is to be enforced under ctl: mode enforce, or
+ * testing under FORCE.  The concrete MX set is only needed then.
+ */
+int				 mtasts_mapreply_enforced(enum mtasts_mapctl,
+				    const struct mtasts_answer *a);
+
+/* "policy", "skipped", "routed", "forced"; never NULL. */
+const char			*mtasts_mapctl_str(enum mtasts_mapctl);
 
 /* "TEMP <why>" into out (reset first), for requests that are malformed. */
 enum mtasts_mapreply_kind	 mtasts_mapreply_temp(struct mtasts_buf *out,

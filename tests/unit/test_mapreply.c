@@ -1,8 +1,10 @@
 /*
  * test_mapreply.c: socketmap requests and TLS policy replies, from
  * tables: key forms (domains, parent keys, literals, relay next hops),
- * every reply form, the "*." to "." conversion, the concrete MX mode, and
- * the rule that no answer ever becomes PERM.
+ * every reply form, the "*." to "." conversion, the concrete MX mode, the
+ * operator's per-domain controls (SkipDomains, RoutedDomains,
+ * EnforceDomains) at delivery time, and the rule that no answer ever
+ * becomes PERM.
  */
 #include <config.h>
 
@@ -13,6 +15,7 @@
 #include "buf.h"
 #include "cache.h"
 #include "check.h"
+#include "conf.h"
 #include "engine.h"
 #include "mapreply.h"
 #include "policy.h"
@@ -142,6 +145,7 @@ static const char *const rr_mixed[] = {
 	"evil.example.org", "a.example.net"
 };
 static const char *const rr_none[] = { "other.example.org" };
+static const char *const rr_one[] = { "mx.example.com", "b.example.org" };
 
 static const struct reply_row {
 	const char		*what;
@@ -282,6 +286,121 @@ test_too_long(void)
 	mtasts_answer_clear(&a);
 }
 
+/*
+ * The per-domain controls: which list wins, and what each makes of every
+ * kind of answer.  A skipped or routed domain is never enforced, a forced
+ * one never left in the clear; none of them is ever PERM.
+ */
+static const char ctl_conf[] =
+    "SkipDomains skip.example, .skipsub.example\n"
+    "RoutedDomains routed.example\n"
+    "EnforceDomains .example, skip.example, routed.example\n";
+
+static const struct ctl_row {
+	const char		*what;
+	const char		*domain;
+	enum mtasts_mapctl	 want_ctl;
+	enum mtasts_status	 status;
+	enum mtasts_mode	 mode;
+	const char *const	*rr;		/* concrete MX set, or NULL */
+	size_t			 nrr;
+	enum mtasts_mapreply_kind want_kind;
+	const char		*want;
+} ctl_rows[] = {
+	{ "SkipDomains beats EnforceDomains", "skip.example",
+	    MTASTS_MAPCTL_SKIP, MTASTS_OK, MTASTS_MODE_ENFORCE, NULL, 0,
+	    MTASTS_MAPREPLY_NOTFOUND, "NOTFOUND " },
+	{ "SkipDomains .skipsub.example covers a.skipsub.example",
+	    "a.skipsub.example", MTASTS_MAPCTL_SKIP, MTASTS_OK,
+	    MTASTS_MODE_ENFORCE, NULL, 0, MTASTS_MAPREPLY_NOTFOUND,
+	    "NOTFOUND " },
+	{ "RoutedDomains: its MX policy is not applied", "routed.example",
+	    MTASTS_MAPCTL_ROUTED, MTASTS_OK, MTASTS_MODE_ENFORCE, NULL, 0,
+	    MTASTS_MAPREPLY_NOTFOUND, "NOTFOUND " },
+	{ "EnforceDomains: enforce stays enforce", "bank.example",
+	    MTASTS_MAPCTL_FORCE, MTASTS_OK, MTASTS_MODE_ENFORCE, NULL, 0,
+	    MTASTS_MAPREPLY_OK,
+	    "OK secure match=mx.example.com servername=hostname" },
+	{ "EnforceDomains: testing is enforced", "bank.example",
+	    MTASTS_MAPCTL_FORCE, MTASTS_OK, MTASTS_MODE_TESTING, NULL, 0,
+	    MTASTS_MAPREPLY_OK,
+	    "OK secure match=mx.example.com servername=hostname" },
+	{ "EnforceDomains: testing, concrete MX hosts", "bank.example",
+	    MTASTS_MAPCTL_FORCE, MTASTS_OK, MTASTS_MODE_TESTING, rr_one, 2,
+	    MTASTS_MAPREPLY_OK,
+	    "OK secure match=mx.example.com servername=hostname" },
+	{ "EnforceDomains: mode none is TEMP", "bank.example",
+	    MTASTS_MAPCTL_FORCE, MTASTS_OK, MTASTS_MODE_NONE, NULL, 0,
+	    MTASTS_MAPREPLY_TEMP, "TEMP MTA-STS required *" },
+	{ "EnforceDomains: no policy is TEMP", "bank.example",
+	    MTASTS_MAPCTL_FORCE, MTASTS_NOPOLICY, 0, NULL, 0,
+	    MTASTS_MAPREPLY_TEMP, "TEMP MTA-STS required *" },
+	{ "EnforceDomains: DNS trouble is TEMP", "bank.example",
+	    MTASTS_MAPCTL_FORCE, MTASTS_TEMPFAIL, 0, NULL, 0,
+	    MTASTS_MAPREPLY_TEMP, "TEMP MTA-STS policy lookup failed*" },
+	{ "no control: testing stays NOTFOUND", "other.test",
+	    MTASTS_MAPCTL_POLICY, MTASTS_OK, MTASTS_MODE_TESTING, NULL, 0,
+	    MTASTS_MAPREPLY_NOTFOUND, "NOTFOUND " },
+	{ "no control: no policy stays NOTFOUND", "other.test",
+	    MTASTS_MAPCTL_POLICY, MTASTS_NOPOLICY, 0, NULL, 0,
+	    MTASTS_MAPREPLY_NOTFOUND, "NOTFOUND " },
+};
+
+static void
+test_controls(void)
+{
+	const struct ctl_row		*r;
+	struct mtasts_config		*cfg;
+	struct mtasts_diag		 diag;
+	struct mtasts_answer		 a;
+	struct mtasts_mxset		 set;
+	struct mtasts_buf		 out;
+	enum mtasts_mapreply_kind	 k;
+	enum mtasts_mapctl		 ctl;
+	size_t				 i;
+	int				 ok;
+
+	if ((cfg = mtasts_config_parse(ctl_conf, sizeof(ctl_conf) - 1, "t",
+	    &diag)) == NULL) {
+		printf("Bail out! cannot parse the control configuration\n");
+		exit(1);
+	}
+	CHECK(mtasts_mapctl_domain(cfg, "example") == MTASTS_MAPCTL_POLICY,
+	    "\".example\" does not cover example itself");
+	CHECK(mtasts_mapctl_domain(NULL, "bank.example") ==
+	    MTASTS_MAPCTL_POLICY, "no configuration: the policy decides");
+	for (i = 0; i < sizeof(ctl_rows) / sizeof(ctl_rows[0]); i++) {
+		r = &ctl_rows[i];
+		ctl = mtasts_mapctl_domain(cfg, r->domain);
+		make_answer(&a, r->status, r->mode, mx_one, 1,
+		    r->status == MTASTS_TEMPFAIL ? "dns-servfail" : "", 0);
+		set.host = r->rr;
+		set.n = r->nrr;
+		mtasts_buf_init(&out, MTASTS_MAPREPLY_MAX);
+		k = mtasts_mapreply_ctl(ctl, MTASTS_MAPKEY_DOMAIN, &a,
+		    r->rr != NULL ? &set : NULL, &out);
+		ok = ctl == r->want_ctl && k == r->want_kind &&
+		    out.data != NULL && reply_matches(out.data, r->want);
+		CHECK(ok, "control: %s", r->what);
+		if (!ok)
+			printf("#   got %s, %s \"%s\"\n", mtasts_mapctl_str(ctl),
+			    mtasts_mapreply_kind_str(k),
+			    out.data != NULL ? out.data : "(null)");
+		mtasts_buf_free(&out);
+		mtasts_answer_clear(&a);
+	}
+	/* A skipped domain needs no lookup: NULL answer. */
+	mtasts_buf_init(&out, MTASTS_MAPREPLY_MAX);
+	CHECK(mtasts_mapreply_ctl(MTASTS_MAPCTL_SKIP, MTASTS_MAPKEY_DOMAIN,
+	    NULL, NULL, &out) == MTASTS_MAPREPLY_NOTFOUND,
+	    "control: skipped without an answer");
+	CHECK(mtasts_mapreply_ctl(MTASTS_MAPCTL_FORCE, MTASTS_MAPKEY_PARENT,
+	    NULL, NULL, &out) == MTASTS_MAPREPLY_NOTFOUND,
+	    "control: a parent key stays NOTFOUND");
+	mtasts_buf_free(&out);
+	mtasts_config_free(cfg);
+}
+
 int
 main(void)
 {
@@ -289,5 +408,6 @@ main(void)
 	test_requests();
 	test_replies();
 	test_too_long();
+	test_controls();
 	return check_done();
 }
