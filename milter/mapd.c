@@ -12,7 +12,9 @@
  * MTASTS_MAPREQ_MAX bytes) and a capped output buffer.  A client that
  * sends garbage, oversized requests or never reads its replies loses its
  * own connection, with a warning; nothing it does reaches another client.
- * The engine answers are rendered by common/mapreply.c.
+ * The engine answers are rendered by common/mapreply.c, under the
+ * per-domain controls of the configuration in force (liveconf.h: each
+ * poll round holds one snapshot, so a reload applies from the next).
  */
 #include <config.h>
 
@@ -40,6 +42,7 @@
 #include "dane.h"
 #include "domain.h"
 #include "engine.h"
+#include "liveconf.h"
 #include "log.h"
 #include "mapd.h"
 #include "mapreply.h"
@@ -69,7 +72,7 @@ struct client {
 };
 
 static struct {
-	const struct mtasts_config	*cfg;
+	const struct mtasts_config	*cfg;		/* start-up: sockets */
 	struct mtasts_engine		*engine;
 	int				 lfd;		/* -1: none */
 	char				 path[sizeof(((struct sockaddr_un *)0)->sun_path)];
@@ -79,15 +82,9 @@ static struct {
 	unsigned long			 next_id;
 	struct client			**clients;
 	size_t				 nclients;
-	/* reloadable settings, guarded by lock */
-	pthread_mutex_t			 lock;
-	size_t				 max_clients;
-	uint64_t			 idle_ms;
-	int				 concrete;
 } M = {
 	.lfd = -1,
 	.wake = { -1, -1 },
-	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
 static uint64_t
@@ -266,22 +263,10 @@ open_listener(const char *spec, struct mtasts_diag *diag)
 	return fd;
 }
 
-void
-mapd_reconfigure(const struct mtasts_config *cfg)
-{
-	pthread_mutex_lock(&M.lock);
-	M.max_clients = cfg->map_max_clients > 0 ?
-	    (size_t)cfg->map_max_clients : 1;
-	M.idle_ms = (uint64_t)cfg->map_idle_timeout * 1000;
-	M.concrete = cfg->map_match_concrete_mx;
-	pthread_mutex_unlock(&M.lock);
-}
-
 int
 mapd_setup(const struct mtasts_config *cfg, struct mtasts_diag *diag)
 {
 	M.cfg = cfg;
-	mapd_reconfigure(cfg);
 	if (cfg->map_socket == NULL)
 		return 0;
 	if ((M.lfd = open_listener(cfg->map_socket, diag)) == -1) {
@@ -432,13 +417,13 @@ accept_one(size_t max_clients)
  */
 static const struct mtasts_mxset *
 concrete_set(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
-    int concrete, struct mtasts_mx_set *mxs, const char **hosts,
-    struct mtasts_mxset *set)
+    enum mtasts_mapctl ctl, int concrete, struct mtasts_mx_set *mxs,
+    const char **hosts, struct mtasts_mxset *set)
 {
 	size_t	i;
 
 	if (!concrete || req->kind != MTASTS_MAPKEY_DOMAIN ||
-	    a->status != MTASTS_OK || a->mode != MTASTS_MODE_ENFORCE)
+	    !mtasts_mapreply_enforced(ctl, a))
 		return NULL;
 	/* Budget 0: a set not known yet is looked up in the background. */
 	if (mtasts_engine_mx(M.engine, req->domain, 0, mxs) != MTASTS_OK)
@@ -458,16 +443,17 @@ concrete_set(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
  */
 static int
 dane_reply(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
-    struct mtasts_buf *reply, enum mtasts_mapreply_kind *k)
+    const struct mtasts_config *cfg, struct mtasts_buf *reply,
+    enum mtasts_mapreply_kind *k)
 {
-	const struct mtasts_strlist	*l = &M.cfg->map_dane_unsupported;
+	const struct mtasts_strlist	*l = &cfg->map_dane_unsupported;
 	struct mtasts_dane_answer	 d;
 	size_t				 i;
 	int				 mode, capable = 1, enforce;
 
 	if (req->kind != MTASTS_MAPKEY_DOMAIN)
 		return 0;
-	mode = mtasts_dane_mode_for(M.cfg, req->domain);
+	mode = mtasts_dane_mode_for(cfg, req->domain);
 	if (mode == MTASTS_DANE_OFF)
 		return 0;
 	if (mtasts_engine_dane(M.engine, req->domain, 0, &d) != MTASTS_OK) {
@@ -479,7 +465,7 @@ dane_reply(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
 		    strncmp(l->v[i], req->map, req->maplen) == 0)
 			capable = 0;
 	enforce = (a->status == MTASTS_OK && a->mode == MTASTS_MODE_ENFORCE) ||
-	    mtasts_domain_list_match(&M.cfg->enforce_domains, req->domain);
+	    mtasts_domain_list_match(&cfg->enforce_domains, req->domain);
 	return mtasts_mapreply_dane(mode, &d, capable, enforce, reply, k);
 }
 
@@ -488,7 +474,8 @@ dane_reply(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
  * reply cannot be queued (the client does not read its replies).
  */
 static int
-handle_request(struct client *c, const char *p, size_t len, int concrete)
+handle_request(struct client *c, const char *p, size_t len,
+    const struct mtasts_config *cfg)
 {
 	struct mtasts_mapreq		 req;
 	struct mtasts_answer		 a;
@@ -497,6 +484,7 @@ handle_request(struct client *c, const char *p, size_t len, int concrete)
 	struct mtasts_mx_set		 mxs;
 	const char			*hosts[MTASTS_MX_SET_MAX];
 	enum mtasts_mapreply_kind	 k;
+	enum mtasts_mapctl		 ctl = MTASTS_MAPCTL_POLICY;
 	char				 key[LOG_KEY_MAX + 1];
 	size_t				 klen;
 	int				 rc = 0;
@@ -511,18 +499,28 @@ handle_request(struct client *c, const char *p, size_t len, int concrete)
 		    "request \"%s\"", c->id, key);
 	} else {
 		if (req.kind == MTASTS_MAPKEY_DOMAIN)
+			ctl = mtasts_mapctl_domain(cfg, req.domain);
+		/* Skipped and routed domains need no policy: no discovery. */
+		if (req.kind == MTASTS_MAPKEY_DOMAIN &&
+		    ctl != MTASTS_MAPCTL_SKIP && ctl != MTASTS_MAPCTL_ROUTED)
 			(void)mtasts_engine_lookup(M.engine, req.domain, 0, &a);
-		if (!dane_reply(&req, &a, &reply, &k))
-			k = mtasts_mapreply(req.kind, &a, concrete_set(&req,
-			    &a, concrete, &mxs, hosts, &set), &reply);
+		/* As at RCPT time: skipped and routed domains first, then DANE. */
+		if (ctl == MTASTS_MAPCTL_SKIP || ctl == MTASTS_MAPCTL_ROUTED ||
+		    !dane_reply(&req, &a, cfg, &reply, &k))
+			k = mtasts_mapreply_ctl(ctl, req.kind, &a,
+			    concrete_set(&req, &a, ctl, cfg->map_match_concrete_mx,
+			    &mxs, hosts, &set), &reply);
 		if (mtasts_log_enabled(LOG_DEBUG)) {
 			klen = len - req.maplen - 1;
 			if (klen > LOG_KEY_MAX)
 				klen = LOG_KEY_MAX;
 			mtasts_log(LOG_DEBUG, req.kind == MTASTS_MAPKEY_DOMAIN ?
-			    req.domain : NULL, "map=%.*s key=%.*s reply=%s "
+			    req.domain : NULL, "map=%.*s key=%.*s%s%s reply=%s "
 			    "\"%s\"", (int)req.maplen, req.map, (int)klen,
-			    req.map + req.maplen + 1, mtasts_mapreply_kind_str(k),
+			    req.map + req.maplen + 1, ctl != MTASTS_MAPCTL_POLICY ?
+			    " control=" : "", ctl != MTASTS_MAPCTL_POLICY ?
+			    mtasts_mapctl_str(ctl) : "",
+			    mtasts_mapreply_kind_str(k),
 			    reply.data != NULL ? reply.data : "");
 		}
 		mtasts_answer_clear(&a);
@@ -536,8 +534,8 @@ handle_request(struct client *c, const char *p, size_t len, int concrete)
 
 /* Feed what was read; -1 when the client must be closed (*why says). */
 static int
-feed(struct client *c, const char *p, size_t n, int concrete,
-    const char **why)
+feed(struct client *c, const char *p, size_t n,
+    const struct mtasts_config *cfg, const char **why)
 {
 	enum mtasts_netstring_status	 st;
 	const char			*pl;
@@ -554,7 +552,7 @@ feed(struct client *c, const char *p, size_t n, int concrete,
 		if (st != MTASTS_NETSTRING_DONE)
 			break;
 		pl = mtasts_netstring_payload(&c->ns, &plen);
-		if (handle_request(c, pl, plen, concrete) == -1) {
+		if (handle_request(c, pl, plen, cfg) == -1) {
 			*why = "replies not read, output limit reached";
 			return -1;
 		}
@@ -587,7 +585,8 @@ flush_out(struct client *c)
 
 /* Read and answer; returns 0, or -1 with why (NULL: a normal close). */
 static int
-client_read(struct client *c, int concrete, const char **why)
+client_read(struct client *c, const struct mtasts_config *cfg,
+    const char **why)
 {
 	char	buf[READ_CHUNK];
 	ssize_t	r;
@@ -611,7 +610,7 @@ client_read(struct client *c, int concrete, const char **why)
 		return c->out.len > c->outoff ? 0 : -1;
 	}
 	c->last_ms = now_ms();
-	return feed(c, buf, (size_t)r, concrete, why);
+	return feed(c, buf, (size_t)r, cfg, why);
 }
 
 /* ---------------------------------------------------------------- loop */
@@ -642,7 +641,8 @@ build_pollfds(struct pollfd *pfd, size_t *n)
 
 /* Serve the clients that poll found ready, from the last one down. */
 static void
-serve_clients(struct pollfd *pfd, size_t npfd, int concrete)
+serve_clients(struct pollfd *pfd, size_t npfd,
+    const struct mtasts_config *cfg)
 {
 	struct pollfd	*p;
 	struct client	*c;
@@ -657,7 +657,7 @@ serve_clients(struct pollfd *pfd, size_t npfd, int concrete)
 			continue;
 		why = NULL;
 		if ((p->revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
-		    !c->eof && client_read(c, concrete, &why) == -1) {
+		    !c->eof && client_read(c, cfg, &why) == -1) {
 			client_close(i, why);
 			continue;
 		}
@@ -691,52 +691,64 @@ expire_idle(uint64_t idle_ms)
 	return (int)wait;
 }
 
+/*
+ * One round: wait for the sockets and serve what is ready, under one
+ * configuration snapshot.  Returns 1 when the stop pipe rang.
+ */
+static int
+mapd_round(struct pollfd **pfd, size_t *cap,
+    const struct mtasts_config *cfg)
+{
+	struct pollfd	*np;
+	size_t		 npfd, max_clients;
+	int		 timeout, n;
+
+	max_clients = cfg->map_max_clients > 0 ?
+	    (size_t)cfg->map_max_clients : 1;
+	timeout = expire_idle((uint64_t)cfg->map_idle_timeout * 1000);
+	if (*cap < M.nclients + PFD_CLIENT) {
+		if ((np = reallocarray(*pfd, M.nclients + PFD_CLIENT + 64,
+		    sizeof(**pfd))) == NULL) {
+			mtasts_log(LOG_ERR, NULL, "map server: out of memory; "
+			    "retrying");
+			(void)poll(NULL, 0, 100);
+			return 0;
+		}
+		*pfd = np;
+		*cap = M.nclients + PFD_CLIENT + 64;
+	}
+	(void)build_pollfds(*pfd, &npfd);
+	n = poll(*pfd, (nfds_t)npfd, timeout);
+	if (n == -1 && errno != EINTR) {
+		mtasts_log(LOG_ERR, NULL, "map server: poll: %s",
+		    strerror(errno));
+		(void)poll(NULL, 0, 100);
+		return 0;
+	}
+	if (n <= 0)
+		return 0;
+	if ((*pfd)[0].revents != 0)
+		return 1;
+	serve_clients(*pfd, npfd, cfg);
+	if (((*pfd)[1].revents & POLLIN) != 0)
+		accept_one(max_clients);
+	return 0;
+}
+
 static void *
 mapd_loop(void *arg)
 {
-	struct pollfd	*pfd = NULL, *np;
-	size_t		 cap = 0, npfd, max_clients;
-	uint64_t	 idle_ms;
-	int		 concrete, timeout, n;
+	const struct mtasts_config	*cfg;
+	struct pollfd			*pfd = NULL;
+	size_t				 cap = 0;
+	int				 stop;
 
 	(void)arg;
-	for (;;) {
-		pthread_mutex_lock(&M.lock);
-		max_clients = M.max_clients;
-		idle_ms = M.idle_ms;
-		concrete = M.concrete;
-		pthread_mutex_unlock(&M.lock);
-
-		timeout = expire_idle(idle_ms);
-		if (cap < M.nclients + PFD_CLIENT) {
-			cap = M.nclients + PFD_CLIENT + 64;
-			if ((np = reallocarray(pfd, cap, sizeof(*pfd))) == NULL) {
-				mtasts_log(LOG_ERR, NULL, "map server: out of "
-				    "memory; retrying");
-				cap = 0;
-				(void)poll(NULL, 0, 100);
-				continue;
-			}
-			pfd = np;
-		}
-		(void)build_pollfds(pfd, &npfd);
-		n = poll(pfd, (nfds_t)npfd, timeout);
-		if (n == -1 && errno != EINTR) {
-			mtasts_log(LOG_ERR, NULL, "map server: poll: %s",
-			    strerror(errno));
-			(void)poll(NULL, 0, 100);
-			continue;
-		}
-		if (n == -1)
-			continue;
-		if (n == 0)
-			continue;
-		if (pfd[0].revents != 0)
-			break;
-		serve_clients(pfd, npfd, concrete);
-		if ((pfd[1].revents & POLLIN) != 0)
-			accept_one(max_clients);
-	}
+	do {
+		cfg = liveconf_hold();
+		stop = mapd_round(&pfd, &cap, cfg);
+		liveconf_release(cfg);
+	} while (!stop);
 	free(pfd);
 	return NULL;
 }

@@ -9,12 +9,14 @@
  * the background when nothing is known), so no client ever waits for DNS
  * or HTTPS, and one slow or silent client never holds up another.
  *
+ * The reloadable settings (MapMaxClients, MapIdleTimeout,
+ * MapMatchConcreteMx and the per-domain controls) come from the
+ * configuration in force (liveconf.h), so a reload applies at once.
+ *
  * Life cycle, all from the daemon's main thread:
  *	mapd_setup	parse MapSocket, open and listen (as root)
  *	mapd_set_owner	give a unix socket to the UserID (as root)
  *	mapd_start	start the thread with the engine
- *	mapd_reconfigure after a reload: MapMaxClients, MapIdleTimeout and
- *			MapMatchConcreteMx take effect for the next requests
  *	mapd_stop	stop the thread, close every socket, remove a unix
  *			socket file
  */
@@ -28,7 +30,8 @@
 #include "status.h"
 
 /*
- * Open the socket that MapSocket names.  cfg is borrowed until mapd_stop.
+ * Open the socket that MapSocket names (with MapSocketMode), from the
+ * start-up configuration cfg, borrowed until mapd_stop.
  * Returns 0 (also when MapSocket is unset: mapd_enabled() is then 0), or
  * -1 with the reason in diag.
  */
@@ -45,9 +48,6 @@ int	mapd_set_owner(uid_t uid, gid_t gid, struct mtasts_diag *diag);
  * -1 with diag.  Without a socket it does nothing and returns 0.
  */
 int	mapd_start(struct mtasts_engine *engine, struct mtasts_diag *diag);
-
-/* Take the reloadable map settings from cfg (copied; not kept). */
-void	mapd_reconfigure(const struct mtasts_config *cfg);
 
 /* Stop and release everything; safe to call more than once. */
 void	mapd_stop(void);

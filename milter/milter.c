@@ -21,6 +21,10 @@
  * the MTA chose, and local, LMTP or pipe deliveries never meet an MX.
  * When the MTA does not send the macro at all, every recipient is judged,
  * which is the safe side.
+ *
+ * Each message is judged under one configuration: the snapshot taken at
+ * MAIL (liveconf.h) is kept until the message ends, so a reload applies
+ * from the next message on and never changes the rules half-way.
  */
 #include <config.h>
 
@@ -28,6 +32,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +48,7 @@
 #include "domain.h"
 #include "dsn.h"
 #include "engine.h"
+#include "liveconf.h"
 #include "log.h"
 #include "milter.h"
 #include "submit.h"
@@ -53,9 +59,12 @@
 #define SUBMIT_TIMEOUT_MS	30000	/* well within the MTA's EOM wait */
 #define TESTING_HEADER		"X-MTA-STS"
 
-static const struct mtasts_config	*M_cfg;
 static struct mtasts_engine		*M_engine;
 static char				*M_conn;	/* for smfi_setconn */
+/* connections with state, counted for milter_drain */
+static pthread_mutex_t			 M_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t			 M_idle = PTHREAD_COND_INITIALIZER;
+static size_t				 M_sessions;
 
 /* A recipient to drop at EOM and report in the DSN. */
 struct bounce {
@@ -76,7 +85,8 @@ struct conn {
 	char		 sid[20];	/* our id until the MTA has a queue id */
 	char		 qid[64];
 	char		*host;		/* macro j: our host name for the DSN */
-	/* the message */
+	/* the message, judged under cfg (held from MAIL to its end) */
+	const struct mtasts_config *cfg;
 	char		*sender;	/* without <>; "" for the null sender */
 	int64_t		 arrival;
 	size_t		 nrcpt;		/* recipients we let through */
@@ -122,6 +132,29 @@ message_reset(struct conn *c)
 	c->nrcpt = 0;
 	c->qid[0] = '\0';
 	mtasts_buf_free(&c->hdrs);
+	liveconf_release(c->cfg);
+	c->cfg = NULL;
+}
+
+/* The message's configuration; taken now if MAIL did not (never NULL). */
+static const struct mtasts_config *
+msg_cfg(struct conn *c)
+{
+	if (c->cfg == NULL)
+		c->cfg = liveconf_hold();
+	return c->cfg;
+}
+
+/* What to answer when memory runs out before a message has a config. */
+static sfsistat
+oom_reply(sfsistat tempfail, sfsistat accept)
+{
+	const struct mtasts_config	*cfg = liveconf_hold();
+	int				 acc;
+
+	acc = cfg->on_engine_error == MTASTS_ENGERR_ACCEPT;
+	liveconf_release(cfg);
+	return acc ? accept : tempfail;
 }
 
 static struct conn *
@@ -139,6 +172,9 @@ conn_get(SMFICTX *ctx)
 		free(c);
 		return NULL;
 	}
+	pthread_mutex_lock(&M_lock);
+	M_sessions++;
+	pthread_mutex_unlock(&M_lock);
 	return c;
 }
 
@@ -157,12 +193,12 @@ log_id(SMFICTX *ctx, struct conn *c)
 
 /* A delivery agent of SmtpMailers: Postfix smtp, Sendmail esmtp... */
 static int
-smtp_mailer(const char *m)
+smtp_mailer(const struct mtasts_config *cfg, const char *m)
 {
 	size_t	i;
 
-	for (i = 0; i < M_cfg->smtp_mailers.n; i++)
-		if (strcasecmp(m, M_cfg->smtp_mailers.v[i]) == 0)
+	for (i = 0; i < cfg->smtp_mailers.n; i++)
+		if (strcasecmp(m, cfg->smtp_mailers.v[i]) == 0)
 			return 1;
 	return 0;
 }
@@ -202,15 +238,22 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
-	unsigned long	skip;
+	const struct mtasts_config	*cfg;
+	unsigned long			 skip;
 
 	(void)f2;
 	(void)f3;
 	/* Skip every stage we have no use for: less traffic per message. */
 	skip = SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN |
 	    SMFIP_NODATA;
-	if (!bounce_configured(M_cfg))
-		skip |= SMFIP_NOHDRS;	/* headers only feed a DSN */
+	/*
+	 * Headers only feed a DSN.  A reload that turns bounce on applies
+	 * to this connection's messages too, whose DSNs then lack them.
+	 */
+	cfg = liveconf_hold();
+	if (!bounce_configured(cfg))
+		skip |= SMFIP_NOHDRS;
+	liveconf_release(cfg);
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_DELRCPT | SMFIF_SETSYMLIST);
 	*pf1 = f1 & skip;
 	*pf2 = 0;
@@ -235,8 +278,7 @@ mlfi_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 	(void)sa;
 	if ((c = conn_get(ctx)) == NULL) {
 		mtasts_log(LOG_ERR, NULL, "out of memory for a connection");
-		return M_cfg->on_engine_error == MTASTS_ENGERR_ACCEPT ?
-		    SMFIS_ACCEPT : SMFIS_TEMPFAIL;
+		return oom_reply(SMFIS_TEMPFAIL, SMFIS_ACCEPT);
 	}
 	if ((j = smfi_getsymval(ctx, (char *)"j")) != NULL && c->host == NULL)
 		c->host = strdup(j);
@@ -251,6 +293,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if ((c = conn_get(ctx)) == NULL)
 		goto oom;
 	message_reset(c);
+	c->cfg = liveconf_hold();
 	if ((c->sender = strip_brackets(argv[0] != NULL ? argv[0] : "")) ==
 	    NULL)
 		goto oom;
@@ -259,8 +302,7 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	return SMFIS_CONTINUE;
 oom:
 	mtasts_log(LOG_ERR, NULL, "out of memory at MAIL");
-	return M_cfg->on_engine_error == MTASTS_ENGERR_ACCEPT ? SMFIS_ACCEPT :
-	    SMFIS_TEMPFAIL;
+	return oom_reply(SMFIS_TEMPFAIL, SMFIS_ACCEPT);
 }
 
 /* Remember a testing-mode domain once per message, for the header. */
@@ -334,19 +376,20 @@ refuse(SMFICTX *ctx, const char *id, const struct mtasts_verdict *v)
 static sfsistat
 mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct mtasts_verdict	 v;
-	struct conn		*c;
-	const char		*addr = argv[0], *mailer, *dom, *id;
-	size_t			 len;
+	struct mtasts_verdict		 v;
+	const struct mtasts_config	*cfg;
+	struct conn			*c;
+	const char			*addr = argv[0], *mailer, *dom, *id;
+	size_t				 len;
 
 	if ((c = conn_get(ctx)) == NULL || addr == NULL) {
 		mtasts_log(LOG_ERR, NULL, "out of memory at RCPT");
-		return M_cfg->on_engine_error == MTASTS_ENGERR_ACCEPT ?
-		    SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+		return oom_reply(SMFIS_TEMPFAIL, SMFIS_CONTINUE);
 	}
+	cfg = msg_cfg(c);
 	id = log_id(ctx, c);
 	mailer = smfi_getsymval(ctx, (char *)"{rcpt_mailer}");
-	if (mailer != NULL && !smtp_mailer(mailer)) {
+	if (mailer != NULL && !smtp_mailer(cfg, mailer)) {
 		mtasts_log(LOG_DEBUG, NULL, "%s: rcpt %s: mailer %s does not "
 		    "use SMTP; not checked", id, addr, mailer);
 		c->nrcpt++;
@@ -359,8 +402,8 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 		c->nrcpt++;
 		return SMFIS_CONTINUE;
 	}
-	mtasts_verdict_rcpt(M_engine, M_cfg, dom, len,
-	    M_cfg->rcpt_timeout * 1000, &v);
+	mtasts_verdict_rcpt(M_engine, cfg, dom, len, cfg->rcpt_timeout * 1000,
+	    &v);
 	if (v.action == MTASTS_ACTION_BOUNCE && (c->sender == NULL ||
 	    c->sender[0] == '\0')) {
 		/* Nobody to send a DSN to (RFC 3464 §2): refuse instead. */
@@ -469,7 +512,7 @@ send_dsn(struct conn *c, const char *id)
 	if (rc == -1)
 		mtasts_log(LOG_ERR, NULL, "%s: cannot build the DSN: %s", id,
 		    mtasts_diag_first(&diag));
-	else if (submit_message(M_cfg->sendmail_path, c->sender, out.data,
+	else if (submit_message(msg_cfg(c)->sendmail_path, c->sender, out.data,
 	    out.len, SUBMIT_TIMEOUT_MS, why, sizeof(why)) == -1) {
 		mtasts_log(LOG_ERR, NULL, "%s: cannot send the DSN to <%s>: %s",
 		    id, c->sender, why);
@@ -544,6 +587,10 @@ mlfi_close(SMFICTX *ctx)
 		free(c->host);
 		free(c);
 		(void)smfi_setpriv(ctx, NULL);
+		pthread_mutex_lock(&M_lock);
+		if (--M_sessions == 0)
+			pthread_cond_broadcast(&M_idle);
+		pthread_mutex_unlock(&M_lock);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -574,7 +621,6 @@ milter_setup(const struct mtasts_config *cfg, uid_t uid, gid_t gid,
 		mtasts_diag_add(diag, 0, 0, "Socket is not set");
 		return -1;
 	}
-	M_cfg = cfg;
 	memset(&desc, 0, sizeof(desc));
 	desc.xxfi_name = (char *)MILTER_NAME;
 	desc.xxfi_version = SMFI_VERSION;
@@ -645,4 +691,26 @@ void
 milter_stop(void)
 {
 	(void)smfi_stop();
+}
+
+size_t
+milter_drain(long ms)
+{
+	struct timespec	dl;
+	size_t		left;
+
+	(void)clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&M_lock);
+	while (M_sessions > 0 &&
+	    pthread_cond_timedwait(&M_idle, &M_lock, &dl) == 0)
+		;
+	left = M_sessions;
+	pthread_mutex_unlock(&M_lock);
+	return left;
 }

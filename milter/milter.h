@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+#include <stddef.h>
+
 #include "conf.h"
 #include "engine.h"
 #include "status.h"
@@ -17,8 +19,9 @@
  * Register with libmilter and open the socket named by the Socket
  * parameter (applying SocketMode to a unix socket, whose owner becomes
  * uid:gid when they are not -1).  Called while still root, so that the
- * socket may live where only root writes; cfg is borrowed and must
- * outlive the milter.  Returns 0, or -1 with the reason in diag.
+ * socket may live where only root writes; cfg is only read during the
+ * call.  Each message is later judged under the configuration in force
+ * when it began (liveconf.h).  Returns 0, or -1 with the reason in diag.
  */
 int	milter_setup(const struct mtasts_config *cfg, uid_t uid, gid_t gid,
 	    struct mtasts_diag *diag);
@@ -34,5 +37,12 @@ int	milter_run(void);
 
 /* Ask milter_run to return (smfi_stop); safe from any thread. */
 void	milter_stop(void);
+
+/*
+ * After milter_run returned: wait up to ms milliseconds for the sessions
+ * still in progress to end.  Returns how many are left (0: none, the
+ * engine may be freed).
+ */
+size_t	milter_drain(long ms);
 
 #endif /* MTASTS_MILTER_H */

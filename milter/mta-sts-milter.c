@@ -16,13 +16,25 @@
  *  4. write the pid file, create the database and pid directories for
  *     UserID, drop privileges: everything the engine creates from here on
  *     (SQLite files, WAL) belongs to that user
- *  5. start the engine, hand it to the milter, start the map thread
- * Signals are blocked in every thread and taken by one thread with
- * sigwait(3).  libmilter's smfi_main() starts a signal thread of its own
- * that stops the milter on SIGHUP, SIGTERM and SIGINT; ours is started
- * first and so is the one Linux hands process signals to, and SIGUSR1
- * (which libmilter ignores) reloads too, as in OpenDKIM.  Whichever
- * thread sees a stop signal, milter_run() returns and main() shuts down.
+ *  5. start the engine, hand it to the milter, start the map thread,
+ *     the reload thread and the milter thread (smfi_main)
+ *
+ * Signals are blocked in every thread and taken by the main thread alone,
+ * with sigwaitinfo(2); a reload runs in a thread of its own, so the main
+ * thread is back waiting at once.  libmilter's smfi_main() starts a
+ * signal thread of its own that sigwait(3)s for SIGHUP, SIGTERM and
+ * SIGINT and stops the milter on any of them, so a SIGHUP that reached it
+ * would stop the milter instead of reloading.  This file therefore
+ * defines sigwait() for the process (see the function below): libmilter's
+ * thread parks there for good, never takes a signal, and the kernel hands
+ * them all to the main thread.  Should smfi_main() return on its own all
+ * the same, the daemon stops with exit status 1 (a service manager
+ * restarts it) rather than run on without its milter.  SIGUSR1 reloads
+ * too, as in OpenDKIM.
+ *
+ * Stopping: the milter stops accepting connections and the ones in
+ * progress may finish (up to DRAIN_MS), the map server closes, then the
+ * engine is freed.
  */
 #include <config.h>
 
@@ -33,6 +45,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -46,6 +59,7 @@
 #include "conf.h"
 #include "engine.h"
 #include "fetch.h"
+#include "liveconf.h"
 #include "log.h"
 #include "mapd.h"
 #include "milter.h"
@@ -54,19 +68,27 @@
 #define PROGNAME	"mta-sts-milter"
 #define DEFAULT_CONF	SYSCONFDIR "/mta-sts-milter.conf"
 
-/* Settings that a reload applies at once; every other change waits. */
-static const char *const reload_applied[] = {
-	"LogLevel", "MapMaxClients", "MapIdleTimeout", "MapMatchConcreteMx",
-	NULL
+/* How long milter sessions in progress may take to finish at a stop. */
+#define DRAIN_MS	30000
+
+/*
+ * Reloadable parameters (mtasts_conf_defs) that the engine holds from its
+ * start: DNS, policy fetch, cache and refresh.  A reload applies every
+ * other reloadable parameter at once; these wait for a restart.
+ */
+static const char *const engine_bound[] = {
+	"PolicyMaxSize", "ResolverConfig", "ResolverForwarders",
+	"TrustAnchorFile", "DnsTimeout", "CAFile", "CAPath", "HttpsProxy",
+	"HttpsConnectTimeout", "HttpsTimeout", "TxtRecheckInterval",
+	"RefreshInterval", "NegativeCacheTime", "FetchRetryInterval",
+	"MaxDiscoveries", NULL
 };
 
 static struct {
 	const char		*conf_path;
 	int			 foreground;
-	/* the start-up configuration: the engine and milter borrow it */
+	/* the start-up configuration: the engine borrows it to the end */
 	struct mtasts_config	*cfg;
-	/* the last configuration read successfully (cfg at first) */
-	struct mtasts_config	*live;
 	struct mtasts_engine	*engine;
 	int			 milter_on;
 	int			 have_user;
@@ -75,9 +97,15 @@ static struct {
 	char			*user;
 	int			 pid_written;
 	int			 ready_fd;	/* to the waiting parent, or -1 */
+	pthread_t		 main_thr;
+	pthread_t		 milter_thr;
+	pthread_t		 reload_thr;
+	/* guarded by lock: */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 cond;
-	int			 stop;
+	int			 stop;		/* the daemon is stopping */
+	int			 reload;	/* a reload is asked for */
+	int			 milter_ended;	/* smfi_main returned */
 } D = {
 	.ready_fd = -1,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -361,14 +389,6 @@ write_pidfile(const char *path)
 		    path, strerror(errno));
 }
 
-static void
-request_stop(void)
-{
-	pthread_mutex_lock(&D.lock);
-	D.stop = 1;
-	pthread_cond_broadcast(&D.cond);
-	pthread_mutex_unlock(&D.lock);
-}
 
 /* ---------------------------------------------------------------- reload */
 
@@ -418,83 +438,159 @@ field_differs(const struct mtasts_conf_def *def, const void *a,
 	return 0;
 }
 
+/* 1 when a reload applies the parameter def at once. */
 static int
-is_applied(const char *name)
+is_applied(const struct mtasts_conf_def *def)
 {
 	size_t	i;
 
-	for (i = 0; reload_applied[i] != NULL; i++)
-		if (strcmp(reload_applied[i], name) == 0)
-			return 1;
-	return 0;
+	if (!def->reloadable)
+		return 0;
+	for (i = 0; engine_bound[i] != NULL; i++)
+		if (strcmp(engine_bound[i], def->name) == 0)
+			return 0;
+	return 1;
 }
 
 /*
- * SIGHUP: read the file again.  A broken file changes nothing.  A good
- * one sets the log level and the map server's limits at once; any other
- * change is named in a warning, because the engine and the milter keep
- * the configuration they started with until a restart.
+ * Read the file again.  A broken file changes nothing.  A good one
+ * becomes the configuration of every message and map request from now
+ * on (liveconf.h); a change of a parameter that waits for a restart is
+ * named in a warning.
  */
 static void
 reload(void)
 {
+	const struct mtasts_config	*old;
 	struct mtasts_config		*ncfg;
 	struct mtasts_diag		 diag;
 	struct mtasts_log_setup		 ls;
 	const struct mtasts_conf_def	*d;
-	size_t				 later = 0;
+	size_t				 now = 0, later = 0;
 
-	pthread_mutex_lock(&D.lock);
 	if ((ncfg = mtasts_config_load(D.conf_path, &diag)) == NULL) {
 		log_diag(LOG_ERR, &diag);
 		mtasts_log(LOG_ERR, NULL, "reload of %s failed; the running "
 		    "configuration stays in force", D.conf_path);
-		pthread_mutex_unlock(&D.lock);
 		return;
 	}
+	old = liveconf_hold();
 	for (d = mtasts_conf_defs; d->name != NULL; d++) {
-		if (!field_differs(d, D.live, ncfg))
+		if (!field_differs(d, old, ncfg))
 			continue;
-		if (is_applied(d->name))
+		if (is_applied(d)) {
 			mtasts_log(LOG_INFO, NULL, "reload: %s changed",
 			    d->name);
-		else {
+			now++;
+		} else {
 			mtasts_log(LOG_WARNING, NULL, "reload: %s changed; "
 			    "a restart is needed to apply it", d->name);
 			later++;
 		}
 	}
+	liveconf_release(old);
 	mtasts_config_log_setup(ncfg, PROGNAME, D.foreground, &ls);
 	mtasts_log_setlevel(ls.level);
-	mapd_reconfigure(ncfg);
-	if (D.live != D.cfg)
-		mtasts_config_free(D.live);
-	D.live = ncfg;
-	pthread_mutex_unlock(&D.lock);
-	mtasts_log(LOG_INFO, NULL, "reloaded %s%s", D.conf_path, later > 0 ?
-	    " (some changes need a restart)" : "");
+	if (liveconf_swap(ncfg) == -1) {
+		mtasts_config_free(ncfg);
+		mtasts_log(LOG_ERR, NULL, "reload of %s: out of memory; the "
+		    "running configuration stays in force", D.conf_path);
+		return;
+	}
+	mtasts_log(LOG_INFO, NULL, "reloaded %s: %zu change%s applied%s",
+	    D.conf_path, now, now == 1 ? "" : "s", later > 0 ?
+	    ", some wait for a restart" : "");
 }
 
+/* The reload thread: one reload per request, however many signals came. */
 static void *
-signal_thread(void *arg)
+reload_thread(void *arg)
 {
-	sigset_t	*set = arg;
-	int		 sig, rc;
+	(void)arg;
+	pthread_mutex_lock(&D.lock);
+	for (;;) {
+		while (!D.reload && !D.stop)
+			pthread_cond_wait(&D.cond, &D.lock);
+		if (D.stop)
+			break;
+		D.reload = 0;
+		pthread_mutex_unlock(&D.lock);
+		reload();
+		pthread_mutex_lock(&D.lock);
+	}
+	pthread_mutex_unlock(&D.lock);
+	return NULL;
+}
+
+/*
+ * sigwait(3), defined here in place of the C library's for the whole
+ * process (the executable's definition comes first in symbol lookup, also
+ * for libmilter.so).  Its one caller is libmilter's signal thread, which
+ * would stop the milter on SIGHUP: it waits here forever, its signals
+ * stay blocked, and they all go to the main thread's sigwaitinfo().  The
+ * daemon itself never calls sigwait().
+ */
+int
+sigwait(const sigset_t *set, int *sig)
+{
+	(void)set;
+	(void)sig;
+	for (;;)
+		(void)poll(NULL, 0, -1);
+}
+
+/* The milter thread: smfi_main until it returns, then wake main. */
+static void *
+milter_thread(void *arg)
+{
+	int	rc, stopping;
+
+	(void)arg;
+	rc = milter_run();
+	pthread_mutex_lock(&D.lock);
+	D.milter_ended = 1;
+	stopping = D.stop;
+	pthread_mutex_unlock(&D.lock);
+	if (!stopping) {
+		mtasts_log(LOG_ERR, NULL, "the milter stopped%s; stopping the "
+		    "daemon", rc != 0 ? " with an error" : " unexpectedly");
+		(void)pthread_kill(D.main_thr, SIGUSR2);
+	}
+	return NULL;
+}
+
+/*
+ * The main thread's only job once serving: take the signals.  Returns
+ * when the daemon is to stop: 0 on SIGTERM or SIGINT, 1 when the milter
+ * stopped by itself.  SIGUSR2 is the milter thread telling that
+ * smfi_main returned; sent by anyone else it changes nothing.
+ */
+static int
+wait_signals(const sigset_t *set)
+{
+	int	sig, ended;
 
 	for (;;) {
-		if ((rc = sigwait(set, &sig)) != 0) {
-			mtasts_log(LOG_ERR, NULL, "sigwait: %s", strerror(rc));
+		if ((sig = sigwaitinfo(set, NULL)) == -1) {
+			if (errno != EINTR)
+				mtasts_log(LOG_ERR, NULL, "sigwaitinfo: %s",
+				    strerror(errno));
+			(void)poll(NULL, 0, 100);
 			continue;
 		}
+		pthread_mutex_lock(&D.lock);
 		if (sig == SIGHUP || sig == SIGUSR1) {
-			reload();
-			continue;
+			D.reload = 1;
+			pthread_cond_broadcast(&D.cond);
 		}
-		mtasts_log(LOG_INFO, NULL, "signal %d: stopping", sig);
-		request_stop();
-		if (D.milter_on)
-			milter_stop();
-		return NULL;
+		ended = D.milter_ended;
+		pthread_mutex_unlock(&D.lock);
+		if (sig == SIGTERM || sig == SIGINT) {
+			mtasts_log(LOG_INFO, NULL, "signal %d: stopping", sig);
+			return 0;
+		}
+		if (sig == SIGUSR2 && ended)
+			return 1;
 	}
 }
 
@@ -559,13 +655,61 @@ start_services(void)
 		fatal(&diag, "cannot start the map server");
 }
 
+/* The reload thread and, with a Socket, the milter thread. */
+static void
+start_threads(void)
+{
+	int	rc;
+
+	D.main_thr = pthread_self();
+	if ((rc = pthread_create(&D.reload_thr, NULL, reload_thread,
+	    NULL)) != 0)
+		fatal(NULL, "cannot start the reload thread: %s", strerror(rc));
+	if (D.milter_on && (rc = pthread_create(&D.milter_thr, NULL,
+	    milter_thread, NULL)) != 0)
+		fatal(NULL, "cannot start the milter thread: %s", strerror(rc));
+}
+
+/* Stop in order: milter, its sessions, reloads, map server, engine. */
+static void
+shutdown_all(void)
+{
+	size_t	left = 0;
+
+	pthread_mutex_lock(&D.lock);
+	D.stop = 1;
+	pthread_cond_broadcast(&D.cond);
+	pthread_mutex_unlock(&D.lock);
+	if (D.milter_on) {
+		milter_stop();
+		(void)pthread_join(D.milter_thr, NULL);
+		if ((left = milter_drain(DRAIN_MS)) > 0)
+			mtasts_log(LOG_WARNING, NULL, "%zu milter sessions "
+			    "still open after %d s; exiting without waiting "
+			    "for them", left, DRAIN_MS / 1000);
+	}
+	(void)pthread_join(D.reload_thr, NULL);
+	mapd_stop();
+	/* A session still running may be using the engine: leave it be. */
+	if (left == 0) {
+		mtasts_engine_free(D.engine);
+		mtasts_fetch_global_cleanup();
+	}
+	if (D.pid_written && unlink(D.cfg->pid_file) == -1)
+		mtasts_log(LOG_WARNING, NULL, "%s: cannot remove: %s",
+		    D.cfg->pid_file, strerror(errno));
+	mtasts_log(LOG_INFO, NULL, "stopped");
+	if (left == 0 && liveconf_shutdown() == 0)
+		mtasts_config_free(D.cfg);
+	free(D.user);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct mtasts_diag	 diag;
 	struct mtasts_log_setup	 ls;
 	sigset_t		 set;
-	pthread_t		 sigthr;
 	int			 check_only = 0, rc;
 
 	parse_args(argc, argv, &check_only);
@@ -575,19 +719,20 @@ main(int argc, char **argv)
 		print_diag(&diag);
 		return 1;
 	}
-	D.live = D.cfg;
+	liveconf_init(D.cfg);
 	mtasts_config_log_setup(D.cfg, PROGNAME, D.foreground, &ls);
 	mtasts_log_init(&ls);
 	if (D.cfg->map_socket == NULL && D.cfg->milter_socket == NULL)
 		fatal(NULL, "%s: neither Socket nor MapSocket is set: nothing "
 		    "to serve", D.conf_path);
 
-	/* Every thread inherits this mask; only signal_thread takes them. */
+	/* Every thread inherits this mask; only the main thread takes them. */
 	(void)sigemptyset(&set);
 	(void)sigaddset(&set, SIGHUP);
 	(void)sigaddset(&set, SIGTERM);
 	(void)sigaddset(&set, SIGINT);
 	(void)sigaddset(&set, SIGUSR1);
+	(void)sigaddset(&set, SIGUSR2);
 	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
 	(void)signal(SIGPIPE, SIG_IGN);
 
@@ -606,38 +751,11 @@ main(int argc, char **argv)
 	if (!D.foreground)
 		daemonize();
 	start_services();
-	if ((rc = pthread_create(&sigthr, NULL, signal_thread, &set)) != 0)
-		fatal(NULL, "cannot start the signal thread: %s", strerror(rc));
-	(void)pthread_detach(sigthr);
+	start_threads();
 	mtasts_log(LOG_INFO, NULL, "%s %s started", PROGNAME,
 	    PACKAGE_VERSION);
 	detach_done();
-
-	if (D.milter_on) {
-		if (milter_run() != 0)
-			mtasts_log(LOG_ERR, NULL, "the milter stopped with an "
-			    "error");
-		request_stop();
-	}
-	pthread_mutex_lock(&D.lock);
-	while (!D.stop)
-		pthread_cond_wait(&D.cond, &D.lock);
-	pthread_mutex_unlock(&D.lock);
-
-	mapd_stop();
-	mtasts_engine_free(D.engine);
-	mtasts_fetch_global_cleanup();
-	if (D.pid_written && unlink(D.cfg->pid_file) == -1)
-		mtasts_log(LOG_WARNING, NULL, "%s: cannot remove: %s",
-		    D.cfg->pid_file, strerror(errno));
-	mtasts_log(LOG_INFO, NULL, "stopped");
-	/* A reload still running in the signal thread holds the lock. */
-	pthread_mutex_lock(&D.lock);
-	if (D.live != D.cfg)
-		mtasts_config_free(D.live);
-	D.live = NULL;
-	pthread_mutex_unlock(&D.lock);
-	mtasts_config_free(D.cfg);
-	free(D.user);
-	return 0;
+	rc = wait_signals(&set);
+	shutdown_all();
+	return rc;
 }

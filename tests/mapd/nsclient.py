@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """nsclient.py: a socketmap (netstring) client for tests/mapd/test_mapd.sh.
 
-Talks to 127.0.0.1 only.  Each command prints one line that the shell
-test compares:
+Talks to 127.0.0.1 only: PORT is a TCP port there, or the path of a unix
+socket when it starts with "/".  Each command prints one line that the
+shell test compares:
 
   query PORT KEY...       one connection, requests sent one by one,
                           prints each reply on its own line
@@ -32,6 +33,11 @@ def frame(payload):
 
 
 def connect(port):
+    if port.startswith("/"):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(10)
+        s.connect(port)
+        return s
     s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
     return s
 

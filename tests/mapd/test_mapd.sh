@@ -3,9 +3,12 @@
 # 127.0.0.1, driven by tests/mapd/nsclient.py.  DNS is libunbound with a
 # local zone "test." that holds nothing, so every discovery ends at once
 # in "no TXT record"; one enforce policy is put in the SQLite store before
-# start.  Checks the reply forms, persistent and pipelined connections,
-# protocol garbage, 200 clients at once, -n, SIGHUP with a broken file,
-# daemon mode and SIGTERM.  Output is TAP; a missing tool skips (77).
+# start.  Checks the reply forms, the per-domain controls (SkipDomains,
+# RoutedDomains, EnforceDomains) at delivery time, persistent and
+# pipelined connections, protocol garbage, 200 clients at once, -n,
+# SIGHUP with a broken file, reloads that change the controls and the
+# concrete MX mode, daemon mode and SIGTERM.  Output is TAP; a missing
+# tool skips (77).
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -70,6 +73,9 @@ ResolverConfig	$tmp/unbound.conf
 MapSocket	inet:$port@127.0.0.1
 MapIdleTimeout	5s
 PidFile		$tmp/run/d.pid
+SkipDomains	skipped.test
+RoutedDomains	routed.test
+EnforceDomains	forced.test, forcednone.test
 EOF
 cp "$tmp/good.conf" "$tmp/conf"
 
@@ -81,6 +87,15 @@ sqlite3 "$tmp/db/policies.db" "INSERT INTO policies (domain, policy_id,
     VALUES ('enforce.test', 'id1', 'enforce', 86400,
     'mx1.enforce.test' || char(10) || '*.mx.enforce.test', '', $now,
     $now + 86400, $now);" || { echo "Bail out! cannot seed the store"; exit 99; }
+# Policies for the per-domain controls: enforce policies of a skipped and
+# a routed domain, a testing policy of a domain in EnforceDomains.
+for row in skipped.test:enforce routed.test:enforce forced.test:testing; do
+	sqlite3 "$tmp/db/policies.db" "INSERT INTO policies (domain,
+	    policy_id, mode, max_age, mx, policy_text, fetched_at, expires_at,
+	    txt_checked_at) VALUES ('${row%%:*}', 'c1', '${row#*:}', 86400,
+	    'mx1.${row%%:*}', '', $now, $now + 86400, $now);" ||
+	    { echo "Bail out! cannot seed the store"; exit 99; }
+done
 
 # ---------------------------------------------------------------- -n
 out=$("$bin" -n -c "$tmp/good.conf" 2>&1)
@@ -153,6 +168,25 @@ long=$(python3 -c 'print("a" * 9000)')
 expect "a 9000-byte key is looked up as nothing" "NOTFOUND " \
     "$(nsc query "$port" "$long")"
 
+# ---------------------------------------------------------------- controls
+expect "SkipDomains: enforce policy not applied at delivery" "NOTFOUND " \
+    "$(nsc query "$port" skipped.test)"
+expect "RoutedDomains: its MX policy not applied at delivery" "NOTFOUND " \
+    "$(nsc query "$port" routed.test)"
+expect "EnforceDomains: a testing policy is enforced at delivery" \
+    "OK secure match=mx1.forced.test servername=hostname" \
+    "$(nsc query "$port" forced.test)"
+expect "EnforceDomains: no policy settles to TEMP, never NOTFOUND" \
+    "TEMP MTA-STS required for this domain, but it has no usable policy" \
+    "$(nsc wait "$port" forcednone.test \
+    "TEMP MTA-STS required for this domain, but it has no usable policy" 10)"
+if grep -q 'map=stspolicy key=skipped.test control=skipped reply=notfound' \
+    "$tmp/daemon.log"; then
+	ok "the debug line names the control"
+else
+	not_ok "the debug line names the control"
+fi
+
 # ---------------------------------------------------------------- connections
 expect "500 requests on one connection" "500 NOTFOUND " \
     "$(nsc repeat "$port" 500 nopolicy.test)"
@@ -199,7 +233,7 @@ kill -HUP "$pid"
 sleep 0.5
 if kill -0 "$pid" 2>/dev/null &&
     grep -q 'reload of .* failed' "$tmp/daemon.log" &&
-    grep -q "conf:8: unknown parameter" "$tmp/daemon.log"; then
+    grep -q "conf:11: unknown parameter .NoSuchParameter." "$tmp/daemon.log"; then
 	ok "SIGHUP with a broken file: problems logged, still running"
 else
 	not_ok "SIGHUP with a broken file: problems logged, still running"
@@ -229,6 +263,20 @@ case "$first" in
 esac
 expect "concrete mode: the allowed MX hosts, one label under *." \
     "$concrete" "$(nsc wait "$port" enforce.test "$concrete" 10)"
+# A reload changes the per-domain controls for the next request.
+echo "SkipDomains forced.test" >>"$tmp/conf"
+kill -HUP "$pid"
+expect "SIGHUP: SkipDomains added by a reload applies at once" "NOTFOUND " \
+    "$(nsc wait "$port" forced.test "NOTFOUND " 10)"
+grep -q 'reload: SkipDomains changed$' "$tmp/daemon.log" &&
+    ok "the reload names the applied change" ||
+    not_ok "the reload names the applied change"
+echo "DnsTimeout 3s" >>"$tmp/conf"
+kill -HUP "$pid"
+sleep 0.5
+grep -q 'reload: DnsTimeout changed; a restart is needed' "$tmp/daemon.log" &&
+    ok "an engine parameter waits for a restart, with a warning" ||
+    not_ok "an engine parameter waits for a restart, with a warning"
 kill -TERM "$pid"
 wait "$pid"
 expect "SIGTERM: exit status 0" 0 "$?"

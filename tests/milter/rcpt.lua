@@ -27,6 +27,12 @@ rcpt(conn, "<bob@nopolicy.test>", "relay", SMFIR_CONTINUE,
     "no policy: continue")
 rcpt(conn, "<bob@skip.test>", "smtp", SMFIR_CONTINUE,
     "SkipDomains: continue")
+rcpt(conn, "<bob@routed.test>", "smtp", SMFIR_CONTINUE,
+    "RoutedDomains, no MX matches: continue")
+rcpt(conn, "<bob@forced.test>", "smtp", SMFIR_REPLYCODE,
+    "EnforceDomains, testing policy, no MX matches: 451 reply")
+rcpt(conn, "<bob@forcednone.test>", "smtp", SMFIR_REPLYCODE,
+    "EnforceDomains without a policy: 451 reply")
 rcpt(conn, "<bob@testing.test>", "smtp", SMFIR_CONTINUE,
     "testing, no MX matches: continue")
 rcpt(conn, "<carol@testing.test>", nil, SMFIR_CONTINUE,

@@ -5,7 +5,10 @@
 # (TXT and MX records under a static "test." zone), and SendmailPath is a
 # script that stores each DSN it is given, so nothing leaves the host.
 # Checks the milter replies (in the scripts), the decision log lines and
-# the DSN text (here).  A missing tool is named and the test skipped (77).
+# the DSN text (here), then reloads: a change of the per-domain controls
+# applies to the next message, a burst of SIGHUPs leaves the milter
+# serving, and a broken file keeps the running configuration.  A missing
+# tool is named and the test skipped (77).
 set -u
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -70,6 +73,8 @@ policy() {	# domain id mode mx
 	policy bounce.test b1 enforce mx.elsewhere.test
 	policy testing.test t1 testing mx.elsewhere.test
 	policy skip.test s1 enforce mx.elsewhere.test
+	policy routed.test o1 enforce mx.elsewhere.test
+	policy forced.test f1 testing mx.elsewhere.test
 } | sqlite3 "$tmp/policies.db" || exit 99
 
 # ------------------------------------------------------------ DNS
@@ -77,7 +82,8 @@ policy() {	# domain id mode mx
 	printf 'server:\n\tverbosity: 0\n'
 	printf '\tdo-not-query-address: 0.0.0.0/0\n\tdo-not-query-address: ::/0\n'
 	printf '\tlocal-zone: "test." static\n'
-	for d in good:g1 defer:d1 reject:r1 bounce:b1 testing:t1 skip:s1; do
+	for d in good:g1 defer:d1 reject:r1 bounce:b1 testing:t1 skip:s1 \
+	    routed:o1 forced:f1; do
 		printf "\tlocal-data: '_mta-sts.%s.test. 300 IN TXT \"v=STSv1; id=%s\"'\n" \
 		    "${d%%:*}" "${d#*:}"
 		printf '\tlocal-data: "%s.test. 300 IN MX 10 mx1.%s.test."\n' \
@@ -108,6 +114,8 @@ ResolverConfig		$tmp/unbound.conf
 DnsTimeout		2s
 RcptTimeout		5s
 SkipDomains		skip.test
+RoutedDomains		routed.test
+EnforceDomains		forced.test, forcednone.test
 DomainFailureAction	reject.test:reject, bounce.test:bounce
 TestingHeader		yes
 MxProbe			no
@@ -152,6 +160,11 @@ check "local mailer skipped" "$log" "rcpt <bob@defer.test>: mailer local does no
 check "decision line: literal" "$log" "domain=[192.0.2.1] mode=- policy_id=- mx=- verdict=accept reason=address-literal"
 check "decision line: no policy" "$log" "domain=nopolicy.test mode=- policy_id=- mx=- verdict=accept reason=no-policy:no-txt"
 check "decision line: skipped" "$log" "domain=skip.test mode=- policy_id=- mx=- verdict=accept reason=skipped"
+check "decision line: routed" "$log" "domain=routed.test mode=- policy_id=- mx=- verdict=accept reason=routed"
+check "decision line: EnforceDomains enforces testing" "$log" "domain=forced.test mode=testing policy_id=f1 mx=- verdict=defer reason=no-mx-match"
+check "reply: EnforceDomains names the domain and reason" "$log" "reply 451 4.7.5 MTA-STS policy for forced.test cannot be satisfied: no MX host matches the policy"
+check "decision line: EnforceDomains without policy" "$log" "domain=forcednone.test mode=- policy_id=- mx=- verdict=defer reason=required:no-policy-no-txt"
+check "reply: EnforceDomains without policy" "$log" "reply 451 4.7.5 MTA-STS policy for forcednone.test is required but not available (no-txt)"
 check "decision line: testing would fail" "$log" "domain=testing.test mode=testing policy_id=t1 mx=- verdict=testing reason=would-fail:no-mx-match"
 check "decision line: bounce" "$log" "QIDBOUNCE: rcpt domain=bounce.test mode=enforce policy_id=b1 mx=- verdict=bounce reason=no-mx-match"
 check "decision line: null sender" "$log" "QIDNULL: rcpt domain=bounce.test mode=enforce policy_id=b1 mx=- verdict=reject reason=no-mx-match:null-sender"
@@ -192,6 +205,58 @@ fi
 check "DSN for the all-bounced message" "$tmp/dsn-erin@example.org.msg" "Final-Recipient: rfc822; frank@bounce.test"
 [ ! -e "$tmp/dsn-fail@example.org.msg" ] && ok "failed DSN left nothing" ||
     not_ok "failed DSN left a file"
+
+# ------------------------------------------------------------ reloads
+# reload_mt WANT WHAT: one message to bob@defer.test; WANT is the reply
+reload_mt() {
+	if miltertest -D sock="$tmp/milter.sock" -D libdir="$here" \
+	    -D want="$1" -s "$here/reload.lua" >"$tmp/reload.out" 2>&1; then
+		ok "$2"
+	else
+		not_ok "$2"
+		sed 's/^/#   /' "$tmp/reload.out"
+	fi
+}
+# wait_log PATTERN N: until PATTERN occurs N times in the log (5 s at most)
+wait_log() {
+	i=0
+	while [ "$(grep -c -- "$1" "$log")" -lt "$2" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(grep -c -- "$1" "$log")" -ge "$2" ]
+}
+cp "$tmp/milter.conf" "$tmp/milter.conf.orig"
+reload_mt tempfail "before a reload: defer.test is deferred"
+echo "SkipDomains defer.test" >>"$tmp/milter.conf"
+kill -HUP "$pid"
+wait_log "reloaded $tmp/milter.conf: 1 change applied" 1 &&
+    ok "SIGHUP: the reload is logged with one change applied" ||
+    not_ok "SIGHUP: the reload is logged with one change applied"
+reload_mt continue "SIGHUP: SkipDomains defer.test applies to the next message"
+check "decision line after the reload: skipped" "$log" "QIDRELOAD: rcpt domain=defer.test mode=- policy_id=- mx=- verdict=accept reason=skipped"
+# A burst: libmilter's own signal thread stops the milter on SIGHUP if
+# it ever gets one; the daemon must take every one of them itself.
+for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	kill -HUP "$pid"
+done
+sleep 1
+kill -0 "$pid" 2>/dev/null && ok "20 SIGHUPs in a row: still running" ||
+    not_ok "20 SIGHUPs in a row: still running"
+reload_mt continue "20 SIGHUPs in a row: the milter still answers"
+echo "NoSuchParameter 1" >>"$tmp/milter.conf"
+kill -HUP "$pid"
+wait_log "reload of $tmp/milter.conf failed" 1 &&
+    ok "SIGHUP with a broken file: the failure is logged" ||
+    not_ok "SIGHUP with a broken file: the failure is logged"
+check "SIGHUP with a broken file: the problem names file:line" "$log" "milter.conf:$(wc -l <"$tmp/milter.conf" | tr -d ' '): unknown parameter 'NoSuchParameter'"
+reload_mt continue "SIGHUP with a broken file: the running configuration stays"
+cp "$tmp/milter.conf.orig" "$tmp/milter.conf"
+n_rel=$(grep -c "reloaded $tmp/milter.conf" "$log")
+kill -USR1 "$pid"
+wait_log "reloaded $tmp/milter.conf" $((n_rel + 1)) &&
+    ok "SIGUSR1 reloads too" || not_ok "SIGUSR1 reloads too"
+reload_mt tempfail "SkipDomains entry removed: defer.test deferred again"
 
 kill "$pid"
 wait "$pid"
