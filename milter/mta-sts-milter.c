@@ -251,6 +251,10 @@ resolve_user(const struct mtasts_config *cfg)
 		D.gid = gr->gr_gid;
 	}
 	D.have_user = 1;
+	/* Say so now, before any socket is opened for a user we cannot be. */
+	if (geteuid() != 0 && (geteuid() != D.uid || getegid() != D.gid))
+		fatal(NULL, "UserID %s: only root can change user (running "
+		    "as uid %lu)", cfg->user_id, (unsigned long)geteuid());
 }
 
 /*
