@@ -15,6 +15,14 @@
  * The engine answers are rendered by common/mapreply.c, under the
  * per-domain controls of the configuration in force (liveconf.h: each
  * poll round holds one snapshot, so a reload applies from the next).
+ *
+ * The one answer that may wait: with MapMatchConcreteMx, an enforce
+ * policy with a "*." pattern needs the domain's MX hosts, and sending the
+ * patterns instead would give Postfix 3.7 the very looseness the mode is
+ * there to avoid.  When the MX set is not in memory, that client's
+ * request is held (its later requests behind it, in order) while the
+ * engine looks the set up, and answered as soon as it is known, or with
+ * TEMP after HOLD_MS.  Every other client goes on being served.
  */
 #include <config.h>
 
@@ -57,6 +65,10 @@
 /* Longest poll sleep, so that a changed idle timeout applies soon. */
 #define POLL_MAX_MS	1000
 #define LOG_KEY_MAX	300	/* bytes of a key quoted in a log line */
+/* How long a request may wait for an MX set: below Sendmail's -d5. */
+#define HOLD_MS		2000
+#define HOLD_POLL_MS	10	/* how often a held request looks again */
+#define HOLD		1	/* handle_request: answer later */
 /* poll slots: the stop pipe, the listener, then the clients */
 #define PFD_CLIENT	2
 
@@ -69,6 +81,11 @@ struct client {
 	struct mtasts_buf	 out;
 	size_t			 outoff;	/* bytes of out already sent */
 	char			 peer[64];
+	/* a request waiting for its MX set, and the input read behind it */
+	char			*held;		/* payload copy, or NULL */
+	size_t			 heldlen;
+	uint64_t		 held_until;
+	struct mtasts_buf	 rest;
 };
 
 static struct {
@@ -311,6 +328,8 @@ client_close(size_t i, const char *why)
 	(void)close(c->fd);
 	mtasts_netstring_free(&c->ns);
 	mtasts_buf_free(&c->out);
+	mtasts_buf_free(&c->rest);
+	free(c->held);
 	free(c);
 	M.clients[i] = M.clients[--M.nclients];
 }
@@ -351,7 +370,8 @@ evict_idle(void)
 
 	for (i = 0; i < M.nclients; i++) {
 		if (mtasts_netstring_partial(&M.clients[i]->ns) ||
-		    M.clients[i]->out.len > M.clients[i]->outoff)
+		    M.clients[i]->out.len > M.clients[i]->outoff ||
+		    M.clients[i]->held != NULL)
 			continue;
 		if (best == SIZE_MAX ||
 		    M.clients[i]->last_ms < M.clients[best]->last_ms)
@@ -402,6 +422,7 @@ accept_one(size_t max_clients)
 	c->last_ms = now_ms();
 	mtasts_netstring_init(&c->ns, MTASTS_MAPREQ_MAX);
 	mtasts_buf_init(&c->out, OUT_MAX);
+	mtasts_buf_init(&c->rest, READ_CHUNK);
 	peer_name(fd, &ss, c->peer, sizeof(c->peer));
 	M.clients[M.nclients++] = c;
 	mtasts_log(LOG_DEBUG, NULL, "map client %lu (%s) connected", c->id,
@@ -410,12 +431,35 @@ accept_one(size_t max_clients)
 
 /* ---------------------------------------------------------------- requests */
 
+enum concrete {
+	CONCRETE_OFF = 0,	/* list the patterns */
+	CONCRETE_SET,		/* list these MX hosts */
+	CONCRETE_WAIT,		/* the MX hosts are needed, their lookup runs */
+	CONCRETE_FAILED		/* the MX hosts are needed, the lookup failed */
+};
+
+/* 1 when a policy pattern is a wildcard, which Postfix reads loosely. */
+static int
+has_wildcard(const struct mtasts_answer *a)
+{
+	const char	*pat;
+	size_t		 i;
+
+	for (i = 0; i < a->nmx; i++)
+		if ((pat = mtasts_answer_mx(a, i)) != NULL && pat[0] == '*')
+			return 1;
+	return 0;
+}
+
 /*
- * The MX hosts to list instead of patterns (MapMatchConcreteMx), or NULL
- * when the mode is off, the answer is no enforce policy, or the set is
- * not known yet (its query then runs in the background).
+ * The MX hosts to list instead of patterns (MapMatchConcreteMx).  OFF
+ * when the mode is off or the answer is no enforced policy.  When the set
+ * is not known and the patterns hold a wildcard: WAIT while its query
+ * runs in the background, FAILED when it failed (mxs->reason says why).
+ * A policy of exact names is as strict either way, so it gets its
+ * patterns (OFF) at once.
  */
-static const struct mtasts_mxset *
+static enum concrete
 concrete_set(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
     enum mtasts_mapctl ctl, int concrete, struct mtasts_mx_set *mxs,
     const char **hosts, struct mtasts_mxset *set)
@@ -424,16 +468,19 @@ concrete_set(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
 
 	if (!concrete || req->kind != MTASTS_MAPKEY_DOMAIN ||
 	    !mtasts_mapreply_enforced(ctl, a))
-		return NULL;
+		return CONCRETE_OFF;
 	/* Budget 0: a set not known yet is looked up in the background. */
-	if (mtasts_engine_mx(M.engine, req->domain, 0, mxs) != MTASTS_OK)
-		return NULL;
+	if (mtasts_engine_mx(M.engine, req->domain, 0, mxs) != MTASTS_OK) {
+		if (!has_wildcard(a))
+			return CONCRETE_OFF;
+		return mxs->pending ? CONCRETE_WAIT : CONCRETE_FAILED;
+	}
 	for (i = 0; i < mxs->n; i++)
 		hosts[i] = mxs->host[i];
 	set->host = hosts;
 	/* A null MX accepts no mail: no host may be listed (TEMP). */
 	set->n = mxs->null_mx ? 0 : mxs->n;
-	return set;
+	return CONCRETE_SET;
 }
 
 /*
@@ -470,19 +517,55 @@ dane_reply(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
 }
 
 /*
- * Answer one request payload into c->out.  Returns 0, or -1 when the
- * reply cannot be queued (the client does not read its replies).
+ * The MTA-STS answer under the control ctl into reply, *k its kind; 0, or
+ * HOLD when it must wait for an MX set and may_hold is set.
+ */
+static int
+sts_reply(const struct mtasts_mapreq *req, const struct mtasts_answer *a,
+    enum mtasts_mapctl ctl, const struct mtasts_config *cfg, int may_hold,
+    struct mtasts_buf *reply, enum mtasts_mapreply_kind *k)
+{
+	struct mtasts_mxset	 set;
+	struct mtasts_mx_set	 mxs;
+	const char		*hosts[MTASTS_MX_SET_MAX];
+	char			 why[160];
+
+	switch (concrete_set(req, a, ctl, cfg->map_match_concrete_mx, &mxs,
+	    hosts, &set)) {
+	case CONCRETE_WAIT:
+		if (may_hold)
+			return HOLD;
+		*k = mtasts_mapreply_temp(reply, "MTA-STS: the MX hosts of the "
+		    "domain are not known yet");
+		break;
+	case CONCRETE_FAILED:
+		(void)snprintf(why, sizeof(why), "MTA-STS: the MX hosts of the "
+		    "domain could not be looked up (%s)", mxs.reason);
+		*k = mtasts_mapreply_temp(reply, why);
+		break;
+	case CONCRETE_SET:
+		*k = mtasts_mapreply_ctl(ctl, req->kind, a, &set, reply);
+		break;
+	default:
+		*k = mtasts_mapreply_ctl(ctl, req->kind, a, NULL, reply);
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Answer one request payload into c->out.  Returns 0, -1 when the reply
+ * cannot be queued (the client does not read its replies), or HOLD when
+ * may_hold is set and the answer waits for an MX set; without may_hold
+ * that answer is TEMP.
  */
 static int
 handle_request(struct client *c, const char *p, size_t len,
-    const struct mtasts_config *cfg)
+    const struct mtasts_config *cfg, int may_hold)
 {
 	struct mtasts_mapreq		 req;
 	struct mtasts_answer		 a;
 	struct mtasts_buf		 reply;
-	struct mtasts_mxset		 set;
-	struct mtasts_mx_set		 mxs;
-	const char			*hosts[MTASTS_MX_SET_MAX];
 	enum mtasts_mapreply_kind	 k;
 	enum mtasts_mapctl		 ctl = MTASTS_MAPCTL_POLICY;
 	char				 key[LOG_KEY_MAX + 1];
@@ -505,11 +588,13 @@ handle_request(struct client *c, const char *p, size_t len,
 		    ctl != MTASTS_MAPCTL_SKIP && ctl != MTASTS_MAPCTL_ROUTED)
 			(void)mtasts_engine_lookup(M.engine, req.domain, 0, &a);
 		/* As at RCPT time: skipped and routed domains first, then DANE. */
-		if (ctl == MTASTS_MAPCTL_SKIP || ctl == MTASTS_MAPCTL_ROUTED ||
-		    !dane_reply(&req, &a, cfg, &reply, &k))
-			k = mtasts_mapreply_ctl(ctl, req.kind, &a,
-			    concrete_set(&req, &a, ctl, cfg->map_match_concrete_mx,
-			    &mxs, hosts, &set), &reply);
+		if ((ctl == MTASTS_MAPCTL_SKIP || ctl == MTASTS_MAPCTL_ROUTED ||
+		    !dane_reply(&req, &a, cfg, &reply, &k)) &&
+		    sts_reply(&req, &a, ctl, cfg, may_hold, &reply, &k) == HOLD) {
+			mtasts_answer_clear(&a);
+			mtasts_buf_free(&reply);
+			return HOLD;
+		}
 		if (mtasts_log_enabled(LOG_DEBUG)) {
 			klen = len - req.maplen - 1;
 			if (klen > LOG_KEY_MAX)
@@ -532,6 +617,30 @@ handle_request(struct client *c, const char *p, size_t len,
 	return rc;
 }
 
+/*
+ * Keep the request pl[0..plen) for later, and the input p[0..n) behind
+ * it; -1 when out of memory.
+ */
+static int
+hold(struct client *c, const char *pl, size_t plen, const char *p,
+    size_t n)
+{
+	if ((c->held = malloc(plen > 0 ? plen : 1)) == NULL)
+		return -1;
+	memcpy(c->held, pl, plen);
+	c->heldlen = plen;
+	c->held_until = now_ms() + HOLD_MS;
+	mtasts_buf_reset(&c->rest);
+	if (n > 0 && mtasts_buf_add(&c->rest, p, n) == -1) {
+		free(c->held);
+		c->held = NULL;
+		return -1;
+	}
+	mtasts_log(LOG_DEBUG, NULL, "map client %lu: request waits for an "
+	    "MX set", c->id);
+	return 0;
+}
+
 /* Feed what was read; -1 when the client must be closed (*why says). */
 static int
 feed(struct client *c, const char *p, size_t n,
@@ -540,6 +649,7 @@ feed(struct client *c, const char *p, size_t n,
 	enum mtasts_netstring_status	 st;
 	const char			*pl;
 	size_t				 used, plen;
+	int				 rc;
 
 	while (n > 0) {
 		st = mtasts_netstring_feed(&c->ns, p, n, &used);
@@ -552,12 +662,48 @@ feed(struct client *c, const char *p, size_t n,
 		if (st != MTASTS_NETSTRING_DONE)
 			break;
 		pl = mtasts_netstring_payload(&c->ns, &plen);
-		if (handle_request(c, pl, plen, cfg) == -1) {
-			*why = "replies not read, output limit reached";
+		rc = handle_request(c, pl, plen, cfg, 1);
+		if (rc == HOLD && hold(c, pl, plen, p, n) == 0)
+			return 0;
+		if (rc != 0) {
+			*why = rc == HOLD ? "out of memory" :
+			    "replies not read, output limit reached";
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/*
+ * Try a held request again: answered once its MX set is known, or with
+ * TEMP at its deadline; then the input kept behind it is fed.  Returns
+ * 0, or -1 when the client must be closed (*why says).
+ */
+static int
+retry_held(struct client *c, const struct mtasts_config *cfg,
+    const char **why)
+{
+	char	 rest[READ_CHUNK];
+	size_t	 n;
+	int	 rc;
+
+	*why = NULL;
+	rc = handle_request(c, c->held, c->heldlen, cfg,
+	    now_ms() < c->held_until);
+	if (rc == HOLD)
+		return 0;
+	free(c->held);
+	c->held = NULL;
+	c->last_ms = now_ms();
+	if (rc == -1) {
+		*why = "replies not read, output limit reached";
+		return -1;
+	}
+	n = c->rest.len < sizeof(rest) ? c->rest.len : sizeof(rest);
+	if (n > 0)
+		memcpy(rest, c->rest.data, n);
+	mtasts_buf_reset(&c->rest);
+	return feed(c, rest, n, cfg, why);
 }
 
 /* Send what is queued; -1 on a write error. */
@@ -628,7 +774,7 @@ build_pollfds(struct pollfd *pfd, size_t *n)
 	for (i = 0; i < M.nclients; i++) {
 		pfd[PFD_CLIENT + i].fd = M.clients[i]->fd;
 		pfd[PFD_CLIENT + i].events = 0;
-		if (!M.clients[i]->eof &&
+		if (!M.clients[i]->eof && M.clients[i]->held == NULL &&
 		    M.clients[i]->out.len - M.clients[i]->outoff < OUT_HIGH)
 			pfd[PFD_CLIENT + i].events |= POLLIN;
 		if (M.clients[i]->out.len > M.clients[i]->outoff)
@@ -656,8 +802,10 @@ serve_clients(struct pollfd *pfd, size_t npfd,
 		if (c->fd != p->fd || p->revents == 0)
 			continue;
 		why = NULL;
+		/* A held request keeps what follows it unread, in order. */
 		if ((p->revents & (POLLIN | POLLHUP | POLLERR)) != 0 &&
-		    !c->eof && client_read(c, cfg, &why) == -1) {
+		    !c->eof && c->held == NULL &&
+		    client_read(c, cfg, &why) == -1) {
 			client_close(i, why);
 			continue;
 		}
@@ -670,6 +818,35 @@ serve_clients(struct pollfd *pfd, size_t npfd,
 	}
 }
 
+/*
+ * Retry every held request; returns how many still wait.  Downwards, as
+ * in serve_clients.
+ */
+static size_t
+serve_held(const struct mtasts_config *cfg)
+{
+	struct client	*c;
+	const char	*why;
+	size_t		 i, waiting = 0;
+
+	for (i = M.nclients; i-- > 0;) {
+		c = M.clients[i];
+		if (c->held == NULL)
+			continue;
+		if (retry_held(c, cfg, &why) == -1) {
+			client_close(i, why);
+			continue;
+		}
+		if (c->out.len > c->outoff && flush_out(c) == -1) {
+			client_close(i, "cannot send the reply");
+			continue;
+		}
+		if (c->held != NULL)
+			waiting++;
+	}
+	return waiting;
+}
+
 /* Close clients silent for idle_ms; returns the ms until the next one. */
 static int
 expire_idle(uint64_t idle_ms)
@@ -678,6 +855,11 @@ expire_idle(uint64_t idle_ms)
 	size_t		i;
 
 	for (i = M.nclients; i-- > 0;) {
+		if (M.clients[i]->held != NULL) {
+			/* waiting for us, not silent: retried soon */
+			wait = HOLD_POLL_MS;
+			continue;
+		}
 		if (now - M.clients[i]->last_ms >= idle_ms) {
 			client_close(i, mtasts_netstring_partial(
 			    &M.clients[i]->ns) ? "request not completed in "
@@ -725,12 +907,13 @@ mapd_round(struct pollfd **pfd, size_t *cap,
 		(void)poll(NULL, 0, 100);
 		return 0;
 	}
-	if (n <= 0)
-		return 0;
-	if ((*pfd)[0].revents != 0)
+	if (n > 0 && (*pfd)[0].revents != 0)
 		return 1;
-	serve_clients(*pfd, npfd, cfg);
-	if (((*pfd)[1].revents & POLLIN) != 0)
+	/* serve_clients first: the poll slots match the clients until then */
+	if (n > 0)
+		serve_clients(*pfd, npfd, cfg);
+	(void)serve_held(cfg);
+	if (n > 0 && ((*pfd)[1].revents & POLLIN) != 0)
 		accept_one(max_clients);
 	return 0;
 }

@@ -19,7 +19,11 @@ shell test compares:
                           prints the number of connections answered
   wait PORT KEY WANT SECS ask until the reply is WANT (at most SECS),
                           prints the last reply
+  race PORT SLOW FAST     asks SLOW on one connection, then FAST on a
+                          second one; prints "FAST-REPLY|SLOW-REPLY" in
+                          the order the replies arrived
 """
+import select
 import socket
 import sys
 import time
@@ -159,6 +163,23 @@ def cmd_wait(port, key, want, secs):
     print(rep)
 
 
+def cmd_race(port, slow, fast):
+    a, b = connect(port), connect(port)
+    a.sendall(frame(MAP + " " + slow))
+    time.sleep(0.2)
+    b.sendall(frame(MAP + " " + fast))
+    readers = {a: Reader(a), b: Reader(b)}
+    got = []
+    deadline = time.time() + 15
+    while readers and time.time() < deadline:
+        ready, _, _ = select.select(list(readers), [], [], 1)
+        for s in ready:
+            got.append(readers.pop(s).next())
+    a.close()
+    b.close()
+    print("|".join(got))
+
+
 def main(argv):
     cmd, port, rest = argv[1], argv[2], argv[3:]
     if cmd == "query":
@@ -173,6 +194,8 @@ def main(argv):
         cmd_hangup(port, rest[0])
     elif cmd == "crowd":
         cmd_crowd(port, rest[0], rest[1])
+    elif cmd == "race":
+        cmd_race(port, rest[0], rest[1])
     elif cmd == "wait":
         cmd_wait(port, rest[0], rest[1], rest[2])
     else:
