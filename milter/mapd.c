@@ -13,8 +13,9 @@
  * sends garbage, oversized requests or never reads its replies loses its
  * own connection, with a warning; nothing it does reaches another client.
  * The engine answers are rendered by common/mapreply.c, under the
- * per-domain controls of the configuration in force (liveconf.h: each
- * poll round holds one snapshot, so a reload applies from the next).
+ * per-domain controls of the configuration in force (liveconf.h: a
+ * snapshot is taken each time poll returns, so a reload applies to the
+ * next request).
  *
  * The one answer that may wait: with MapMatchConcreteMx, an enforce
  * policy with a "*." pattern needs the domain's MX hosts, and sending the
@@ -874,20 +875,22 @@ expire_idle(uint64_t idle_ms)
 }
 
 /*
- * One round: wait for the sockets and serve what is ready, under one
- * configuration snapshot.  Returns 1 when the stop pipe rang.
+ * One round: wait for the sockets, then serve what is ready under the
+ * configuration in force once poll returns, so that a reload made while
+ * the thread slept applies to the very next request.  Returns 1 when the
+ * stop pipe rang.
  */
 static int
-mapd_round(struct pollfd **pfd, size_t *cap,
-    const struct mtasts_config *cfg)
+mapd_round(struct pollfd **pfd, size_t *cap)
 {
-	struct pollfd	*np;
-	size_t		 npfd, max_clients;
-	int		 timeout, n;
+	const struct mtasts_config	*cfg;
+	struct pollfd			*np;
+	size_t				 npfd, max_clients;
+	int				 timeout, n;
 
-	max_clients = cfg->map_max_clients > 0 ?
-	    (size_t)cfg->map_max_clients : 1;
+	cfg = liveconf_hold();
 	timeout = expire_idle((uint64_t)cfg->map_idle_timeout * 1000);
+	liveconf_release(cfg);
 	if (*cap < M.nclients + PFD_CLIENT) {
 		if ((np = reallocarray(*pfd, M.nclients + PFD_CLIENT + 64,
 		    sizeof(**pfd))) == NULL) {
@@ -909,29 +912,28 @@ mapd_round(struct pollfd **pfd, size_t *cap,
 	}
 	if (n > 0 && (*pfd)[0].revents != 0)
 		return 1;
+	cfg = liveconf_hold();
+	max_clients = cfg->map_max_clients > 0 ?
+	    (size_t)cfg->map_max_clients : 1;
 	/* serve_clients first: the poll slots match the clients until then */
 	if (n > 0)
 		serve_clients(*pfd, npfd, cfg);
 	(void)serve_held(cfg);
 	if (n > 0 && ((*pfd)[1].revents & POLLIN) != 0)
 		accept_one(max_clients);
+	liveconf_release(cfg);
 	return 0;
 }
 
 static void *
 mapd_loop(void *arg)
 {
-	const struct mtasts_config	*cfg;
-	struct pollfd			*pfd = NULL;
-	size_t				 cap = 0;
-	int				 stop;
+	struct pollfd	*pfd = NULL;
+	size_t		 cap = 0;
 
 	(void)arg;
-	do {
-		cfg = liveconf_hold();
-		stop = mapd_round(&pfd, &cap, cfg);
-		liveconf_release(cfg);
-	} while (!stop);
+	while (!mapd_round(&pfd, &cap))
+		;
 	free(pfd);
 	return NULL;
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """nsclient.py: a socketmap (netstring) client for tests/mapd/test_mapd.sh.
 
-Talks to 127.0.0.1 only: PORT is a TCP port there, or the path of a unix
-socket when it starts with "/".  Each command prints one line that the
-shell test compares:
+Talks to loopback only: PORT is a TCP port of 127.0.0.1, ADDR:PORT with
+ADDR in 127.0.0.0/8, or the path of a unix socket when it starts with
+"/".  Each command prints one line that the shell test compares:
 
   query PORT KEY...       one connection, requests sent one by one,
                           prints each reply on its own line
@@ -22,7 +22,14 @@ shell test compares:
   race PORT SLOW FAST     asks SLOW on one connection, then FAST on a
                           second one; prints "FAST-REPLY|SLOW-REPLY" in
                           the order the replies arrived
+  reload PORT PID LOG KEY asks KEY, sends SIGHUP to PID, waits (10 s at
+                          most) for one more "reloaded" line in LOG and
+                          asks KEY again on the same connection, as a
+                          Postfix process keeping its connection would;
+                          prints "FIRST|SECOND"
 """
+import os
+import signal
 import select
 import socket
 import sys
@@ -42,7 +49,12 @@ def connect(port):
         s.settimeout(10)
         s.connect(port)
         return s
-    s = socket.create_connection(("127.0.0.1", int(port)), timeout=10)
+    host = "127.0.0.1"
+    if ":" in port:
+        host, port = port.rsplit(":", 1)
+        if not host.startswith("127."):
+            sys.exit("nsclient: %s is not a loopback address" % host)
+    s = socket.create_connection((host, int(port)), timeout=10)
     return s
 
 
@@ -180,6 +192,27 @@ def cmd_race(port, slow, fast):
     print("|".join(got))
 
 
+def count_reloads(log):
+    with open(log, errors="replace") as f:
+        return sum(1 for line in f if "info: reloaded " in line)
+
+
+def cmd_reload(port, pid, log, key):
+    s = connect(port)
+    r = Reader(s)
+    s.sendall(frame(MAP + " " + key))
+    first = r.next()
+    before = count_reloads(log)
+    time.sleep(0.3)         # the map thread is back asleep in poll
+    os.kill(int(pid), signal.SIGHUP)
+    deadline = time.time() + 10
+    while count_reloads(log) <= before and time.time() < deadline:
+        time.sleep(0.05)
+    s.sendall(frame(MAP + " " + key))
+    print(first + "|" + r.next())
+    s.close()
+
+
 def main(argv):
     cmd, port, rest = argv[1], argv[2], argv[3:]
     if cmd == "query":
@@ -194,6 +227,8 @@ def main(argv):
         cmd_hangup(port, rest[0])
     elif cmd == "crowd":
         cmd_crowd(port, rest[0], rest[1])
+    elif cmd == "reload":
+        cmd_reload(port, rest[0], rest[1], rest[2])
     elif cmd == "race":
         cmd_race(port, rest[0], rest[1])
     elif cmd == "wait":

@@ -295,11 +295,12 @@ expect "concrete mode: a hanging MX lookup holds up no other client" \
 expect "concrete mode: pipelined requests wait behind, in order" \
     "$notyet|NOTFOUND |" \
     "$(nsc pipeline "$port" slow.hang.example nopolicy.test | tr '\n' '|')"
-# A reload changes the per-domain controls for the next request.
-echo "SkipDomains forced.test" >>"$tmp/conf"
-kill -HUP "$pid"
-expect "SIGHUP: SkipDomains added by a reload applies at once" "NOTFOUND " \
-    "$(nsc wait "$port" forced.test "NOTFOUND " 10)"
+# A reload changes the per-domain controls for the very next request,
+# also when the map thread was asleep in poll(2) during the reload.
+echo "SkipDomains enforce.test" >>"$tmp/conf"
+expect "SIGHUP: SkipDomains added by a reload applies to the next request" \
+    "$concrete|NOTFOUND " \
+    "$(nsc reload "$port" "$pid" "$tmp/daemon.log" enforce.test)"
 grep -q 'reload: SkipDomains changed$' "$tmp/daemon.log" &&
     ok "the reload names the applied change" ||
     not_ok "the reload names the applied change"
