@@ -72,7 +72,8 @@ if command -v mandoc >/dev/null 2>&1; then
 		[ -e "$page" ] || continue
 		tmp=$tmpdir/$(basename "$page" .in)
 		# Lint what make installs: the paths substituted.
-		sed -e 's|@SYSCONFDIR@|/etc|g' -e 's|@LOCALSTATEDIR@|/var|g' -e 's|@SBINDIR@|/usr/sbin|g' \
+		sed -e 's|@SYSCONFDIR@|/etc|g' -e 's|@LOCALSTATEDIR@|/var|g' \
+		    -e 's|@SBINDIR@|/usr/sbin|g' -e 's|@DATADIR@|/usr/share|g' \
 		    -e 's|@VERSION@|0|g' "$page" > "$tmp"
 		if [ ! -s "$tmp" ]; then
 			echo "FAIL ${page#"$top"/} is empty"

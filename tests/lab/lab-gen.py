@@ -42,7 +42,7 @@ REFUSED_IP = "127.0.2.13"      # nothing listens on 443
 MX_BASE = (127, 0, 10, 1)      # MX hosts: 127.0.10.1-254, 127.0.11.1-254, catalogue order
 MX_MAX = 508
 SPECIAL_BASE = (127, 0, 12, 1) # special MX hosts (catalogue sink=KIND): 127.0.12.1-254
-SINK_KINDS = {"good", "wrongname", "selfsigned", "expired", "notls", "tls10"}
+SINK_KINDS = {"good", "wrongname", "selfsigned", "expired", "notls", "tls10", "wildcard"}
 RESERVED_MTA = ["127.0.3.2", "127.0.3.10", "127.0.3.20", "127.0.3.21", "127.0.3.30"]
 TTL = 60
 LAB_ZONES = ["sts-lab.test", "sts-provider.test", "sts-dane.test"]
@@ -169,9 +169,9 @@ class Lab:
         if rtype == "A":
             self.a[owner] = rdata
 
-    def mx_ip(self, host, sink="good"):
+    def mx_ip(self, host, sink="good", dom=None):
         if sink != "good":
-            return self.special_ip(host, sink)
+            return self.special_ip(host, sink, dom)
         if host in self.special:
             die("MX host %s is used both as a special sink and a good one" % host)
         if host not in self.mxhosts:
@@ -185,8 +185,9 @@ class Lab:
             self.certs.append(("mx/" + host, "good", [host]))
         return self.mxhosts[host]
 
-    def special_ip(self, host, kind):
-        """MX host served by a misbehaving SMTP sink (catalogue sink=KIND)."""
+    def special_ip(self, host, kind, dom=None):
+        """MX host served by a special SMTP sink (catalogue sink=KIND); wildcard: a
+        certificate for *.DOM (the catalogue domain), from the lab CA."""
         if host in self.mxhosts or (host in self.special and self.special[host][1] != kind):
             die("MX host %s is used with two different sink kinds" % host)
         if host not in self.special:
@@ -202,6 +203,11 @@ class Lab:
             elif kind in ("selfsigned", "expired"):
                 cb = "bad/%s-%s" % (kind, host)
                 self.certs.append((cb, kind, [host]))
+            elif kind == "wildcard":
+                if not dom:
+                    die("MX host %s: sink=wildcard needs its domain" % host)
+                cb = "mx/star." + dom
+                self.certs.append((cb, "good", ["*." + dom]))
             else:                                   # notls: no STARTTLS offered
                 cb = "-"
             self.special[host] = (ip, kind, cb)
@@ -329,7 +335,7 @@ class Lab:
                 hostip = "-"
             for i, h in enumerate(mx):
                 self.add(dom, "MX", "%d %s." % (10 * (i + 1) if not real else 5 * (i + 1), h))
-                self.mx_ip(h, d.get("sink", "good"))
+                self.mx_ip(h, d.get("sink", "good"), dom)
                 if d.get("tlsa"):
                     if d.get("sink", "good") != "good":
                         die("line %d: tlsa= needs a good sink" % e["line"])
@@ -584,7 +590,7 @@ class Lab:
         self.write("mx-hosts", "# name ip cert-base (under $LAB/pki, .crt/.key)\n" +
                    "".join("%s %s mx/%s\n" % (n, ip, n) for n, ip in self.mxhosts.items()))
         self.write("sinks", "# ip name kind cert-base (under $LAB/pki; - = no STARTTLS); kind: "
-                   "good wrongname selfsigned expired notls tls10\n" +
+                   "good wrongname selfsigned expired notls tls10 wildcard\n" +
                    "".join("%s %s good mx/%s\n" % (ip, n, n) for n, ip in self.mxhosts.items()) +
                    "".join("%s %s %s %s\n" % (ip, n, k, cb)
                            for n, (ip, k, cb) in self.special.items()))
