@@ -61,10 +61,11 @@
 
 static struct mtasts_engine		*M_engine;
 static char				*M_conn;	/* for smfi_setconn */
-/* connections with state, counted for milter_drain */
+/* messages in progress (MAIL to end of message), for milter_drain */
 static pthread_mutex_t			 M_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t			 M_idle = PTHREAD_COND_INITIALIZER;
-static size_t				 M_sessions;
+static size_t				 M_messages;
+static int				 M_draining;
 
 /* A recipient to drop at EOM and report in the DSN. */
 struct bounce {
@@ -95,6 +96,7 @@ struct conn {
 	struct note	*notes;
 	size_t		 nnotes;
 	struct mtasts_buf hdrs;
+	int		 in_msg;	/* counted in M_messages */
 };
 
 /* ---------------------------------------------------------------- state */
@@ -110,6 +112,39 @@ new_sid(char *buf, size_t size)
 		r = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) ^
 		    __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
 	(void)snprintf(buf, size, "%016llx", (unsigned long long)r);
+}
+
+/* The message is over as far as a stop is concerned (EOM, abort...). */
+static void
+message_done(struct conn *c)
+{
+	if (!c->in_msg)
+		return;
+	c->in_msg = 0;
+	pthread_mutex_lock(&M_lock);
+	if (--M_messages == 0)
+		pthread_cond_broadcast(&M_idle);
+	pthread_mutex_unlock(&M_lock);
+}
+
+/*
+ * A message begins; 0, or -1 when the daemon is stopping and takes no
+ * new message.
+ */
+static int
+message_begin(struct conn *c)
+{
+	int	rc = 0;
+
+	pthread_mutex_lock(&M_lock);
+	if (M_draining)
+		rc = -1;
+	else {
+		M_messages++;
+		c->in_msg = 1;
+	}
+	pthread_mutex_unlock(&M_lock);
+	return rc;
 }
 
 static void
@@ -134,6 +169,7 @@ message_reset(struct conn *c)
 	mtasts_buf_free(&c->hdrs);
 	liveconf_release(c->cfg);
 	c->cfg = NULL;
+	message_done(c);
 }
 
 /* The message's configuration; taken now if MAIL did not (never NULL). */
@@ -172,9 +208,6 @@ conn_get(SMFICTX *ctx)
 		free(c);
 		return NULL;
 	}
-	pthread_mutex_lock(&M_lock);
-	M_sessions++;
-	pthread_mutex_unlock(&M_lock);
 	return c;
 }
 
@@ -293,6 +326,12 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 	if ((c = conn_get(ctx)) == NULL)
 		goto oom;
 	message_reset(c);
+	if (message_begin(c) == -1) {
+		/* Stopping: the client keeps the message and comes back. */
+		(void)smfi_setreply(ctx, (char *)"451", (char *)"4.3.2",
+		    (char *)"MTA-STS milter is restarting, try again later");
+		return SMFIS_TEMPFAIL;
+	}
 	c->cfg = liveconf_hold();
 	if ((c->sender = strip_brackets(argv[0] != NULL ? argv[0] : "")) ==
 	    NULL)
@@ -525,15 +564,27 @@ send_dsn(struct conn *c, const char *id)
 	return rc;
 }
 
+static sfsistat	eom_work(SMFICTX *, struct conn *);
+
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
 	struct conn	*c = smfi_getpriv(ctx);
-	const char	*id;
-	size_t		 i;
+	sfsistat	 rc;
 
 	if (c == NULL)
 		return SMFIS_CONTINUE;
+	rc = eom_work(ctx, c);
+	message_done(c);
+	return rc;
+}
+
+static sfsistat
+eom_work(SMFICTX *ctx, struct conn *c)
+{
+	const char	*id;
+	size_t		 i;
+
 	id = log_id(ctx, c);
 	if (c->nnotes > 0)
 		add_testing_headers(ctx, c, id);
@@ -587,10 +638,6 @@ mlfi_close(SMFICTX *ctx)
 		free(c->host);
 		free(c);
 		(void)smfi_setpriv(ctx, NULL);
-		pthread_mutex_lock(&M_lock);
-		if (--M_sessions == 0)
-			pthread_cond_broadcast(&M_idle);
-		pthread_mutex_unlock(&M_lock);
 	}
 	return SMFIS_CONTINUE;
 }
@@ -699,6 +746,9 @@ milter_drain(long ms)
 	struct timespec	dl;
 	size_t		left;
 
+	pthread_mutex_lock(&M_lock);
+	M_draining = 1;
+	pthread_mutex_unlock(&M_lock);
 	(void)clock_gettime(CLOCK_REALTIME, &dl);
 	dl.tv_sec += ms / 1000;
 	dl.tv_nsec += (ms % 1000) * 1000000L;
@@ -707,10 +757,10 @@ milter_drain(long ms)
 		dl.tv_nsec -= 1000000000L;
 	}
 	pthread_mutex_lock(&M_lock);
-	while (M_sessions > 0 &&
+	while (M_messages > 0 &&
 	    pthread_cond_timedwait(&M_idle, &M_lock, &dl) == 0)
 		;
-	left = M_sessions;
+	left = M_messages;
 	pthread_mutex_unlock(&M_lock);
 	return left;
 }

@@ -39,9 +39,11 @@ int	milter_run(void);
 void	milter_stop(void);
 
 /*
- * After milter_run returned: wait up to ms milliseconds for the sessions
- * still in progress to end.  Returns how many are left (0: none, the
- * engine may be freed).
+ * Before milter_stop: refuse new messages (451 4.3.2 at MAIL) and wait up
+ * to ms milliseconds for the messages in progress to end.  Returns how
+ * many are left (0: none; no callback then uses the engine).  Idle
+ * connections are not waited for: libmilter drops them at milter_stop,
+ * and the MTA tempfails their next message (milter_default_action).
  */
 size_t	milter_drain(long ms);
 

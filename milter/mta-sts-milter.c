@@ -32,9 +32,10 @@
  * restarts it) rather than run on without its milter.  SIGUSR1 reloads
  * too, as in OpenDKIM.
  *
- * Stopping: the milter stops accepting connections and the ones in
- * progress may finish (up to DRAIN_MS), the map server closes, then the
- * engine is freed.
+ * Stopping: the milter refuses new messages and lets the ones in
+ * progress finish (up to DRAIN_MS), then stops (libmilter drops idle
+ * connections; the MTA tempfails their next message), the map server
+ * closes (it serves deliveries to the end), then the engine is freed.
  */
 #include <config.h>
 
@@ -68,7 +69,7 @@
 #define PROGNAME	"mta-sts-milter"
 #define DEFAULT_CONF	SYSCONFDIR "/mta-sts-milter.conf"
 
-/* How long milter sessions in progress may take to finish at a stop. */
+/* How long messages in progress may take to finish at a stop. */
 #define DRAIN_MS	30000
 
 /*
@@ -674,7 +675,10 @@ start_threads(void)
 		fatal(NULL, "cannot start the milter thread: %s", strerror(rc));
 }
 
-/* Stop in order: milter, its sessions, reloads, map server, engine. */
+/*
+ * Stop in order: new messages, messages in progress, the milter, reloads,
+ * the map server, the engine.
+ */
 static void
 shutdown_all(void)
 {
@@ -685,12 +689,12 @@ shutdown_all(void)
 	pthread_cond_broadcast(&D.cond);
 	pthread_mutex_unlock(&D.lock);
 	if (D.milter_on) {
+		if ((left = milter_drain(DRAIN_MS)) > 0)
+			mtasts_log(LOG_WARNING, NULL, "%zu messages still in "
+			    "progress after %d s; stopping without them", left,
+			    DRAIN_MS / 1000);
 		milter_stop();
 		(void)pthread_join(D.milter_thr, NULL);
-		if ((left = milter_drain(DRAIN_MS)) > 0)
-			mtasts_log(LOG_WARNING, NULL, "%zu milter sessions "
-			    "still open after %d s; exiting without waiting "
-			    "for them", left, DRAIN_MS / 1000);
 	}
 	(void)pthread_join(D.reload_thr, NULL);
 	mapd_stop();

@@ -258,12 +258,44 @@ wait_log "reloaded $tmp/milter.conf" $((n_rel + 1)) &&
     ok "SIGUSR1 reloads too" || not_ok "SIGUSR1 reloads too"
 reload_mt tempfail "SkipDomains entry removed: defer.test deferred again"
 
+# ------------------------------------------------------------ SIGTERM
+# A message in progress when SIGTERM comes is served to its end, a new
+# one is refused for now, and the daemon exits 0 once the first is done.
+rm -f "$tmp/drain.ready"
+miltertest -D sock="$tmp/milter.sock" -D libdir="$here" \
+    -D ready="$tmp/drain.ready" -s "$here/drain.lua" >"$tmp/drain.out" 2>&1 &
+mtpid=$!
+i=0
+while [ ! -e "$tmp/drain.ready" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 kill "$pid"
+sleep 0.3
+if miltertest -D sock="$tmp/milter.sock" -D libdir="$here" \
+    -s "$here/stopping.lua" >"$tmp/stopping.out" 2>&1; then
+	ok "SIGTERM: a new message meanwhile is refused with 451"
+else
+	not_ok "SIGTERM: a new message meanwhile is refused with 451"
+	sed 's/^/#   /' "$tmp/stopping.out"
+fi
+if wait "$mtpid"; then
+	ok "SIGTERM: the session in progress was served to its end"
+else
+	not_ok "SIGTERM: the session in progress was served to its end"
+	sed 's/^/#   /' "$tmp/drain.out"
+fi
 wait "$pid"
 rc=$?
 pid=
 [ $rc -eq 0 ] && ok "daemon stopped cleanly on SIGTERM" ||
     not_ok "daemon exit status $rc on SIGTERM"
+if awk '/signal 15: stopping/ {s = NR} /QIDDRAIN: rcpt domain=defer.test/ {d = NR}
+    /info: stopped$/ {e = NR} END {exit !(s && d > s && e > d)}' "$log"; then
+	ok "log: stop signal, then the session's last decision, then stopped"
+else
+	not_ok "log: stop signal, then the session's last decision, then stopped"
+fi
 if [ $fail -ne 0 ] || [ -n "${VERBOSE_LOG:-}" ]; then
 	echo "# daemon log:"
 	sed 's/^/#   /' "$log"
