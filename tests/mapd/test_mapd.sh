@@ -194,6 +194,12 @@ long=$(python3 -c 'print("a" * 9000)')
 expect "a 9000-byte key is looked up as nothing" "NOTFOUND " \
     "$(nsc query "$port" "$long")"
 
+# A discovery that hangs (its TXT lookup goes to the silent name server):
+# TEMP at once, never NOTFOUND, and nobody else waits for it.
+expect "discovery under way: TEMP at once, the next client not held up" \
+    "TEMP MTA-STS policy discovery in progress|OK secure match=mx1.enforce.test:.mx.enforce.test servername=hostname" \
+    "$(nsc race "$port" new.hang.example enforce.test)"
+
 # ---------------------------------------------------------------- controls
 expect "SkipDomains: enforce policy not applied at delivery" "NOTFOUND " \
     "$(nsc query "$port" skipped.test)"

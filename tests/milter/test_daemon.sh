@@ -7,6 +7,9 @@
 # to root, and still answer on both sockets; reload its configuration on
 # SIGHUP as nobody; stop on SIGTERM and remove its pid file.  UserID is
 # also refused when it names nobody known, or when the daemon is not root.
+# Last, a detached daemon with Syslog yes logs through /dev/log (a
+# listener in a private mount namespace, over an overlay of /dev) with
+# its name, pid and the SyslogFacility asked for.
 # Needs root (77 otherwise); miltertest, python3, sqlite3, setpriv.  TAP.
 set -u
 
@@ -185,6 +188,41 @@ fi
 [ ! -e "$tmp/pid/mta-sts-milter.pid" ] &&
     ok "SIGTERM: $user removed the pid file" ||
     not_ok "SIGTERM: $user removed the pid file"
+
+# ---------------------------------------------------------------- syslog
+# daemon.info is <30>; the receiver keeps each datagram as it came.
+sed -e 's/^Syslog.*/Syslog yes/' -e '/^UserID/d' -e '/^Socket/d' \
+    -e '/^SocketMode/d' -e "s|$tmp/run/map.sock|$tmp/run/map2.sock|" \
+    "$tmp/milter.conf" >"$tmp/syslog.conf"
+echo "SyslogFacility daemon" >>"$tmp/syslog.conf"
+chmod 644 "$tmp/syslog.conf"
+mkdir "$tmp/devup" "$tmp/devwork"
+# One private mount namespace: /dev/log there is the listener's socket.
+timeout 60 unshare -m --propagation private sh -c '
+set -e
+tmp=$1 daemon=$2 listen=$3
+mount -t overlay devlog -o "lowerdir=/dev,upperdir=$tmp/devup,workdir=$tmp/devwork" /dev
+python3 "$listen" /dev/log "$tmp/syslog.txt" &
+i=0
+while [ ! -e "$tmp/syslog.txt.ready" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+"$daemon" -c "$tmp/syslog.conf"
+kill -TERM "$(cat "$tmp/pid/mta-sts-milter.pid")"
+i=0
+while [ -e "$tmp/pid/mta-sts-milter.pid" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.3
+touch "$tmp/syslog.txt.stop"
+wait' sh "$tmp" "$daemon" "$here/syslog_listen.py" >"$tmp/syslog.out" 2>&1
+dpid2=$(sed -n 's/^<30>.*mta-sts-milter\[\([0-9]*\)\]: mta-sts-milter .* started$/\1/p' \
+    "$tmp/syslog.txt" 2>/dev/null | head -n 1)
+if [ -n "$dpid2" ]; then
+	ok "Syslog yes: \"started\" at daemon.info as mta-sts-milter[$dpid2]"
+else
+	not_ok "Syslog yes: \"started\" at daemon.info with name and pid" \
+	    "$(cat "$tmp/syslog.out" "$tmp/syslog.txt" 2>/dev/null | head -n 5)"
+fi
+grep -q "^<30>.*mta-sts-milter\[$dpid2\]: stopped\$" "$tmp/syslog.txt" 2>/dev/null &&
+    ok "Syslog yes: \"stopped\" logged after SIGTERM" ||
+    not_ok "Syslog yes: \"stopped\" logged after SIGTERM"
 
 echo "1..$n"
 [ $fail -eq 0 ]
