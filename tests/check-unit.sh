@@ -27,21 +27,7 @@ bin=$top_builddir/milter/mta-sts-milter
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-unit.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-n=0
-fail=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	fail=$((fail + 1))
-	echo "not ok $n - $1"
-	[ $# -gt 1 ] && printf '#   %s\n' "$2"
-}
-expect() {
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$3', want '$2'"; fi
-}
+. "$top_srcdir/tests/tap.sh"
 key() {		# the value of KEY= in the unit (the last one wins)
 	sed -n "s/^$1=//p" "$unit" | tail -n 1
 }

@@ -35,22 +35,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-fails=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	fails=$((fails + 1))
-	echo "not ok $n - $1"
-	[ $# -gt 1 ] && printf '#   %s\n' "$2"
-}
-# expect WHAT WANT GOT
-expect() {
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$3', want '$2'"; fi
-}
+. "$top_srcdir/tests/tap.sh"
 nsc() {
 	python3 "$top_srcdir/tests/mapd/nsclient.py" "$@" 2>&1
 }
@@ -352,9 +337,9 @@ case "$(cat "$tmp/busy.out")" in
 *)	not_ok "a busy port: exit 1 with the reason on stderr" "$(cat "$tmp/busy.out")" ;;
 esac
 
-if [ "$fails" -gt 0 ]; then
+if [ "$fail" -gt 0 ]; then
 	echo "# daemon log:"
 	sed 's/^/#   /' "$tmp/daemon.log" | tail -40
 fi
 echo "1..$n"
-[ "$fails" -eq 0 ]
+[ "$fail" -eq 0 ]

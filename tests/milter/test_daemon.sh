@@ -47,22 +47,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-fail=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	fail=$((fail + 1))
-	echo "not ok $n - $1"
-	[ $# -gt 1 ] && printf '#   %s\n' "$2"
-}
-# expect WHAT WANT GOT
-expect() {
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1" "got '$3', want '$2'"; fi
-}
+. "$top_srcdir/tests/tap.sh"
 nsc() {
 	python3 "$top_srcdir/tests/mapd/nsclient.py" "$@" 2>&1
 }

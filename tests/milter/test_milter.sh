@@ -36,26 +36,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-n=0
-fail=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $1"
-}
-not_ok() {
-	n=$((n + 1))
-	fail=$((fail + 1))
-	echo "not ok $n - $1"
-}
-# check WHAT FILE FIXED-STRING
-check() {
-	if grep -qF -- "$3" "$2"; then
-		ok "$1"
-	else
-		not_ok "$1"
-		echo "#   '$3' not in $2"
-	fi
-}
+. "$top_srcdir/tests/tap.sh"
 
 # ------------------------------------------------------------ database
 now=$(date +%s)
