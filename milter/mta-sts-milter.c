@@ -74,15 +74,17 @@
 
 /*
  * Reloadable parameters (mtasts_conf_defs) that the engine holds from its
- * start: DNS, policy fetch, cache and refresh.  A reload applies every
- * other reloadable parameter at once; these wait for a restart.
+ * start: DNS, policy fetch, cache and refresh, the MX probe cache.  A
+ * reload applies every other reloadable parameter at once; these wait for
+ * a restart.
  */
 static const char *const engine_bound[] = {
 	"PolicyMaxSize", "ResolverConfig", "ResolverForwarders",
 	"TrustAnchorFile", "DnsTimeout", "CAFile", "CAPath", "HttpsProxy",
 	"HttpsConnectTimeout", "HttpsTimeout", "TxtRecheckInterval",
 	"RefreshInterval", "NegativeCacheTime", "FetchRetryInterval",
-	"MaxDiscoveries", NULL
+	"MaxDiscoveries", "MxProbeCacheTime", "MxProbeFailureCacheTime",
+	"MxProbeMinInterval", NULL
 };
 
 static struct {
