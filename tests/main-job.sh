@@ -8,7 +8,9 @@
 #      real Postfix 3.7 configured from etc/postfix-main.cf (mta-up.sh);
 #   2. start mta-sts-milter (milter + TLS policy map) with the sample
 #      etc/mta-sts-milter.conf and the lab's settings (daemon-lib.sh);
-#   3. send one message to each kind of lab domain through Postfix;
+#   3. send one message to each kind of lab domain through Postfix (and one
+#      with Postfix's sendmail command, which passes no milter, to show the
+#      policy map protecting it alone);
 #   4. print, for each recipient, the daemon's verdict at RCPT time, what the
 #      policy map tells Postfix at delivery time, and where the message went
 #      and how (from the sinks' log: MX, TLS version, SNI), or that it was
@@ -101,40 +103,54 @@ echo "    configuration: etc/mta-sts-milter.conf + $(grep -c '^[A-Z]' "$DAEMON_C
 echo "    DomainFailureAction $BOUNCE:bounce, everything else the defaults (FailureAction defer)"
 
 # ---------------------------------------------------------------- send
-# domain|expected outcome|what the domain is
-cases="enforce.sts-lab.test|delivered-tls|enforce policy, the MX hosts match it
-gmail.com|delivered-tls|enforce, Google's published policy (a copy in the lab)
-wildcard.sts-lab.test|delivered-tls|enforce, MX hosts under a *. pattern
-testing.sts-lab.test|delivered|testing policy: reported, not enforced
-none.sts-lab.test|delivered|policy in mode none (withdrawn)
-no-txt.sts-lab.test|delivered|no MTA-STS policy at all
-mismatch.sts-lab.test|refused|enforce, no MX host matches the policy
-enforce-badcert.sts-lab.test|deferred|enforce, MX certificate for another name
-enforce-notls.sts-lab.test|deferred|enforce, MX offers no STARTTLS
-$BOUNCE|bounced|enforce, no MX matches, DomainFailureAction bounce"
+# how|domain|expected outcome|what the domain is; how: smtp (through
+# Postfix's smtpd and so the milter) or local (Postfix's sendmail command:
+# no milter, only the policy map at delivery time)
+cases="smtp|enforce.sts-lab.test|delivered-tls|enforce policy, the MX hosts match it
+smtp|gmail.com|delivered-tls|enforce, Google's published policy (a copy in the lab)
+smtp|wildcard.sts-lab.test|delivered-tls|enforce, MX hosts under a *. pattern
+smtp|testing.sts-lab.test|delivered|testing policy: reported, not enforced
+smtp|none.sts-lab.test|delivered|policy in mode none (withdrawn)
+smtp|no-txt.sts-lab.test|delivered|no MTA-STS policy at all
+smtp|mismatch.sts-lab.test|refused|enforce, no MX host matches the policy
+smtp|enforce-badcert.sts-lab.test|refused|enforce, MX certificate for another name (STARTTLS probe)
+smtp|enforce-notls.sts-lab.test|refused|enforce, MX offers no STARTTLS (STARTTLS probe)
+local|enforce-badcert.sts-lab.test|deferred|the same, submitted locally: only the policy map protects it
+smtp|$BOUNCE|bounced|enforce, no MX matches, DomainFailureAction bounce"
 
 run=$(date +%H%M%S)
 sender=alice-$run@mailbox.sts-lab.test
-step "sending one message per domain through Postfix, from $sender"
+step "sending one message per case through Postfix, from $sender"
 declare -A RC SUBJ RCPT
-while IFS='|' read -r dom _ _; do
-	r=bob@$dom
-	s="MTASTS-E2E-main-$run-$dom"	# a token the sinks find in DSNs too
-	"$lab/send.sh" postfix "$sender" "$r" "$s" >"$LAB/logs/swaks-$dom.log" 2>&1
-	RC[$dom]=$?
-	SUBJ[$dom]=$s
-	RCPT[$dom]=$r
-	reply=$(grep '^<\*\* ' "$LAB/logs/swaks-$dom.log" | head -n 1 | sed 's/^<\*\* //')
-	printf '    %-34s %s\n' "$r" "${reply:-accepted (250)}"
+while IFS='|' read -r how dom _ _; do
+	k=$how-$dom
+	s="MTASTS-E2E-main-$run-$k"	# a token the sinks find in DSNs too
+	if [ "$how" = smtp ]; then
+		r=bob@$dom
+		"$lab/send.sh" postfix "$sender" "$r" "$s" >"$LAB/logs/swaks-$k.log" 2>&1
+		RC[$k]=$?
+		reply=$(grep '^<\*\* ' "$LAB/logs/swaks-$k.log" | head -n 1 | sed 's/^<\*\* //')
+		reply=${reply:-accepted (250)}
+	else
+		r=carol@$dom
+		printf 'From: %s\nTo: %s\nSubject: %s\n\nsubmitted with sendmail(1)\n' \
+		    "$sender" "$r" "$s" |
+		    "$lab/mta-exec.sh" postfix sendmail -f "$sender" "$r" >/dev/null 2>&1
+		RC[$k]=$?
+		reply="queued by Postfix's sendmail command (rc ${RC[$k]})"
+	fi
+	SUBJ[$k]=$s
+	RCPT[$k]=$r
+	printf '    %-34s %s\n' "$r" "$reply"
 done <<<"$cases"
 
 # ---------------------------------------------------------------- outcomes
-# outcome DOMAIN -> one line: delivered|deferred|refused|bounced|pending, details
+# outcome HOW-DOMAIN -> one line: delivered|deferred|refused|bounced|pending, details
 sink() { "$lab/sink-log.sh" "$@" 2>/dev/null; }
 outcome() {
-	local dom=$1 r=${RCPT[$1]} s=${SUBJ[$1]} rec why
-	if [ "${RC[$dom]}" = 24 ]; then
-		echo "refused $(grep '^<\*\* ' "$LAB/logs/swaks-$dom.log" | head -n 1 | sed 's/^<\*\* //')"
+	local k=$1 r=${RCPT[$1]} s=${SUBJ[$1]} rec why
+	if [ "${RC[$k]}" = 24 ]; then
+		echo "refused $(grep '^<\*\* ' "$LAB/logs/swaks-$k.log" | head -n 1 | sed 's/^<\*\* //')"
 		return
 	fi
 	if rec=$(sink --json --subject "$s" | head -n 1) && [ -n "$rec" ]; then
@@ -159,9 +175,9 @@ print("to %s (%s) over %s, SNI %s" % (r["mx_name"], r["mx_ip"], tls, r.get("sni"
 	echo "pending nothing yet"
 }
 settled() {
-	local dom want got
-	while IFS='|' read -r dom want _; do
-		got=$(outcome "$dom")
+	local how dom want got
+	while IFS='|' read -r how dom want _; do
+		got=$(outcome "$how-$dom")
 		case $want in
 		delivered*) [ "${got%% *}" = delivered ] || return 1 ;;
 		bounced) [ "${got%% *}" = bounced ] || return 1 ;;
@@ -194,8 +210,9 @@ mapreply() {	# what Postfix is told at delivery time
 step "per recipient: the verdict, the policy map's answer, the outcome"
 good=0
 bad=0
-while IFS='|' read -r dom want what; do
-	got=$(outcome "$dom")
+while IFS='|' read -r how dom want what; do
+	k=$how-$dom
+	got=$(outcome "$k")
 	kind=${got%% *}
 	detail=${got#* }
 	ok=no
@@ -207,11 +224,15 @@ while IFS='|' read -r dom want what; do
 	refused) [ "$kind" = refused ] && ok=yes ;;
 	deferred) [ "$kind" = deferred ] && ok=yes ;;
 	bounced)
-		[ "$kind" = bounced ] && ! sink --subject "${SUBJ[$dom]}" --to "${RCPT[$dom]}" >/dev/null &&
+		[ "$kind" = bounced ] && ! sink --subject "${SUBJ[$k]}" --to "${RCPT[$k]}" >/dev/null &&
 		    ok=yes ;;
 	esac
-	printf '\n%s  (%s)\n' "${RCPT[$dom]}" "$what"
-	printf '    verdict   %s\n' "$(verdict "$dom" | sed 's/^[^:]*: //')"
+	printf '\n%s  (%s)\n' "${RCPT[$k]}" "$what"
+	if [ "$how" = smtp ]; then
+		printf '    verdict   %s\n' "$(verdict "$dom" | sed 's/^[^:]*: //')"
+	else
+		printf '    verdict   none: the sendmail command passes no milter\n'
+	fi
 	printf '    map       %s\n' "$(mapreply "$dom")"
 	printf '    outcome   %s: %s\n' "$kind" "$detail"
 	if [ $ok = yes ]; then
