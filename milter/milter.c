@@ -576,6 +576,9 @@ mlfi_eom(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	rc = eom_work(ctx, c);
 	message_done(c);
+	/* An idle connection holds no configuration until its next MAIL. */
+	liveconf_release(c->cfg);
+	c->cfg = NULL;
 	return rc;
 }
 

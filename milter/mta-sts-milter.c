@@ -396,7 +396,6 @@ write_pidfile(const char *path)
 		    path, strerror(errno));
 }
 
-
 /* ---------------------------------------------------------------- reload */
 
 static int
