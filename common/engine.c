@@ -1472,7 +1472,13 @@ wait_and_answer(struct mtasts_engine *e, const char *domain,
 	struct mtasts_cache_entry	*ent;
 	int				 rc = 0;
 
-	while (disc_find(e, domain) != NULL && !e->stopping && rc == 0)
+	/*
+	 * No deadline: no wait at all.  Even a timed wait that has already
+	 * expired gives up the lock, and a discovery may finish meanwhile;
+	 * a caller with no budget must get "pending" at once.
+	 */
+	while (deadline != NULL && disc_find(e, domain) != NULL &&
+	    !e->stopping && rc == 0)
 		rc = pthread_cond_timedwait(&e->done, &e->lock, deadline);
 	ent = mtasts_cache_get(e->cache, domain);
 	if (ent != NULL && mtasts_cache_usable(ent, now_s(e)))
@@ -1514,7 +1520,8 @@ mtasts_engine_lookup(struct mtasts_engine *e, const char *domain,
 		    "engine stopped" : "out of memory");
 		return out->status = MTASTS_INTERNAL;
 	}
-	st = wait_and_answer(e, domain, &deadline, out);
+	st = wait_and_answer(e, domain, budget_ms > 0 ? &deadline : NULL,
+	    out);
 	pthread_mutex_unlock(&e->lock);
 	return st;
 }
@@ -1526,7 +1533,7 @@ mtasts_engine_refresh(struct mtasts_engine *e, const char *domain, int force,
 	struct timespec		 deadline;
 	struct disc		*d;
 	enum mtasts_status	 st;
-	int			 rc = 0;
+	int			 rc = budget_ms > 0 ? 0 : ETIMEDOUT;
 
 	memset(out, 0, sizeof(*out));
 	deadline_after(&deadline, budget_ms > 0 ? budget_ms : 0);
@@ -1540,7 +1547,8 @@ mtasts_engine_refresh(struct mtasts_engine *e, const char *domain, int force,
 		copy_str(out->reason, sizeof(out->reason), "not started");
 		return out->status = MTASTS_INTERNAL;
 	}
-	st = wait_and_answer(e, domain, &deadline, out);
+	st = wait_and_answer(e, domain, budget_ms > 0 ? &deadline : NULL,
+	    out);
 	pthread_mutex_unlock(&e->lock);
 	return st;
 }
@@ -1617,7 +1625,7 @@ mtasts_engine_mx(struct mtasts_engine *e, const char *domain, long budget_ms,
 {
 	struct timespec	 deadline;
 	struct mx_entry	*m;
-	int		 rc = 0;
+	int		 rc = budget_ms > 0 ? 0 : ETIMEDOUT;	/* 0: no wait */
 
 	memset(out, 0, sizeof(*out));
 	deadline_after(&deadline, budget_ms > 0 ? budget_ms : 0);
