@@ -11,7 +11,8 @@
 #
 # Env: LAB, LAB_NETNS (default mtasts-lab), LAB_APT=1 (apt-get install missing
 # packages), LAB_KEEP_ON_FAIL=1 (leave a half-started lab for debugging),
-# LAB_POLICY_DIR (default tests/data/policies), LAB_HOSTILE_MINUTES (default 180).
+# LAB_POLICY_DIR (default tests/data/policies), LAB_HOSTILE_MINUTES (default 180),
+# LAB_BULK=N (N extra enforce domains d<i>.sts-bulk.test for tests/bench; default 0).
 # Exit: 0 up, 1 failure (everything started is stopped again), 3 already up.
 set -eu
 . "$(dirname "$0")/lab-lib.sh"
@@ -78,7 +79,7 @@ cp "$LAB_SRC/catalogue" "$LAB/catalogue"
 
 # ---- 3. PKI -------------------------------------------------------------------------------
 cd "$LAB/pki"
-mkdir -p hosts mx bad ca-db
+mkdir -p hosts mx bad bulk ca-db
 cat > openssl.cnf <<'EOF'
 # minimal config so that the system openssl.cnf does not add extensions
 [ req ]
@@ -230,7 +231,7 @@ lab is up in $(awk -v a="$T0" -v b="$T1" 'BEGIN{printf "%.1f", b-a}') s: LAB=$LA
   nsd      127.0.1.1:53   $(ls dns/zones | wc -l) zones                       pid $(awk '$1=="nsd"{print $2}' pids)
   nginx    127.0.2.1:443  $(grep -c server_name nginx/nginx.conf) policy hosts                 pid $(awk '$1=="nginx"{print $2}' pids)
   hostile  $(awk '{printf "%s(%s) ", $1, $3}' hostile.conf) pid $(awk '$1=="hostile"{print $2}' pids)
-  $ndom catalogue domains, $ncerts certificates, $(grep -vc '^#' mx-hosts) MX hosts (127.0.10.x), CA $LAB/pki/ca.crt
+  $ndom catalogue domains + $(grep -c . bulk-domains) bulk (LAB_BULK), $ncerts certificates, $(grep -vc '^#' mx-hosts) MX hosts (127.0.10.x), CA $LAB/pki/ca.crt
   skipped: $(if [ -s skipped ]; then tr '\n' ';' < skipped; else echo none; fi)
   run inside: tests/lab/lab-exec.sh CMD...   stop: tests/lab/lab-down.sh
 EOF
