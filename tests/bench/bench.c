@@ -232,3 +232,86 @@ bench_parse_seconds(const char *s, double max, uint64_t *ns)
 	*ns = (uint64_t)(v * 1e9);
 	return *ns == 0 ? -1 : 0;
 }
+
+/* ------------------------------------------------------- histogram */
+
+static unsigned
+hist_index(uint64_t v)
+{
+	unsigned	 msb, shift;
+
+	if (v >= (uint64_t)1 << BENCH_HIST_TOP_BIT)
+		v = ((uint64_t)1 << BENCH_HIST_TOP_BIT) - 1;
+	if (v < 2 * BENCH_HIST_HALF)
+		return (unsigned)v;
+	msb = 63 - (unsigned)__builtin_clzll(v);
+	shift = msb - BENCH_HIST_SUB_BITS;
+	return 2 * BENCH_HIST_HALF + (shift - 1) * BENCH_HIST_HALF +
+	    (unsigned)((v >> shift) - BENCH_HIST_HALF);
+}
+
+/* The highest value that falls in bucket i. */
+static uint64_t
+hist_upper(unsigned i)
+{
+	unsigned	 k, shift;
+	uint64_t	 sub;
+
+	if (i < 2 * BENCH_HIST_HALF)
+		return i;
+	k = i - 2 * BENCH_HIST_HALF;
+	shift = k / BENCH_HIST_HALF + 1;
+	sub = k % BENCH_HIST_HALF + BENCH_HIST_HALF;
+	return ((sub + 1) << shift) - 1;
+}
+
+void
+bench_hist_add(struct bench_hist *h, uint64_t v)
+{
+	h->counts[hist_index(v)]++;
+	if (h->n == 0 || v < h->min)
+		h->min = v;
+	if (v > h->max)
+		h->max = v;
+	h->n++;
+	h->sum += (double)v;
+}
+
+void
+bench_hist_merge(struct bench_hist *to, const struct bench_hist *from)
+{
+	unsigned	 i;
+
+	if (from->n == 0)
+		return;
+	for (i = 0; i < BENCH_HIST_BUCKETS; i++)
+		to->counts[i] += from->counts[i];
+	if (to->n == 0 || from->min < to->min)
+		to->min = from->min;
+	if (from->max > to->max)
+		to->max = from->max;
+	to->n += from->n;
+	to->sum += from->sum;
+}
+
+uint64_t
+bench_hist_quantile(const struct bench_hist *h, double q)
+{
+	uint64_t	 rank, seen;
+	unsigned	 i;
+
+	if (h->n == 0)
+		return 0;
+	rank = (uint64_t)(q * (double)h->n + 0.999999);
+	if (rank < 1)
+		rank = 1;
+	if (rank > h->n)
+		rank = h->n;
+	seen = 0;
+	for (i = 0; i < BENCH_HIST_BUCKETS; i++) {
+		seen += h->counts[i];
+		if (seen >= rank)
+			return hist_upper(i) < h->max ? hist_upper(i) : h->max;
+	}
+	return h->max;
+}

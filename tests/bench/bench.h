@@ -55,4 +55,36 @@ int		 bench_parse_num(const char *s, long long min, long long max,
 /* Parse seconds, fractions allowed, in (0, max]; into nanoseconds. */
 int		 bench_parse_seconds(const char *s, double max, uint64_t *ns);
 
+/*
+ * A latency histogram in nanoseconds, log-linear (the HDR histogram
+ * idea): values below 256 are exact, then 128 linear sub-buckets per
+ * power of two, so a percentile is exact to within 1/128 (0.8%), rounded
+ * up; values clamp below 2^44 ns (about 4.9 h).  About 40 KB, any count.
+ * Plain data: zero it to start, one writer at a time, merge per-thread
+ * histograms at the end.
+ */
+#define BENCH_HIST_SUB_BITS	7
+#define BENCH_HIST_HALF		(1u << BENCH_HIST_SUB_BITS)
+#define BENCH_HIST_TOP_BIT	44
+#define BENCH_HIST_BUCKETS	(2 * BENCH_HIST_HALF + (BENCH_HIST_TOP_BIT - \
+				    BENCH_HIST_SUB_BITS - 1) * BENCH_HIST_HALF)
+
+struct bench_hist {
+	uint64_t	 counts[BENCH_HIST_BUCKETS];
+	uint64_t	 n;
+	uint64_t	 min;
+	uint64_t	 max;
+	double		 sum;
+};
+
+/* Count one value. */
+void		 bench_hist_add(struct bench_hist *, uint64_t v);
+
+/* Add every count of from to to. */
+void		 bench_hist_merge(struct bench_hist *to,
+		    const struct bench_hist *from);
+
+/* The value at quantile q in [0, 1], never above the true maximum; 0 if empty. */
+uint64_t	 bench_hist_quantile(const struct bench_hist *, double q);
+
 #endif /* BENCH_H */

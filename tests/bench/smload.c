@@ -21,9 +21,18 @@
  *
  * Latency runs from the moment a request is queued for writing to the
  * moment its reply has been read, on CLOCK_MONOTONIC, into a log-linear
- * histogram (the HDR histogram idea): 128 linear sub-buckets per power of
+ * histogram (bench_hist in bench.c): 128 linear sub-buckets per power of
  * two, so a percentile is exact to within 1/128 (0.8%) and memory stays
  * at a few tens of kilobytes per thread, however many requests are sent.
+ *
+ * Retries and pauses.  With -R a TEMP reply is not taken as final: the
+ * connection asks the same key again after a pause, as an MTA that was
+ * told "try later" would, and the latency of that key runs from its first
+ * request to its final reply; this is how a server that answers "pending"
+ * while it discovers in the background is timed against one that holds
+ * the reply until it knows.  With -i each connection waits between a
+ * reply and its next request (an MTA process that has other work), which
+ * keeps a side load from measuring only how fast it can spin.
  *
  * Safety.  Only loopback addresses and unix sockets are accepted (see
  * bench.c), every loop ends by count or by the hard time limit (-T), and
@@ -67,13 +76,6 @@
 #define NEVENTS		256
 #define RBUF_SIZE	65536
 
-/* Histogram: values below 2 * HIST_HALF are exact, then 128 per octave. */
-#define HIST_SUB_BITS	7
-#define HIST_HALF	(1u << HIST_SUB_BITS)
-#define HIST_TOP_BIT	44		/* values clamp below 2^44 ns, ~4.9 h */
-#define HIST_BUCKETS	(2 * HIST_HALF + \
-			    (HIST_TOP_BIT - HIST_SUB_BITS - 1) * HIST_HALF)
-
 enum kind {
 	KIND_OK = 0,
 	KIND_NOTFOUND,
@@ -105,13 +107,6 @@ struct keyspec {
 	size_t		 nkeys;
 };
 
-struct hist {
-	uint64_t	 counts[HIST_BUCKETS];
-	uint64_t	 n;
-	uint64_t	 min;
-	uint64_t	 max;
-	double		 sum;
-};
 
 struct stats {
 	uint64_t	 sent;
@@ -127,7 +122,10 @@ struct stats {
 	uint64_t	 timeouts;
 	uint64_t	 lost;
 	uint64_t	 unfinished;
-	struct hist	 lat;
+	uint64_t	 answered;	/* final replies (all, without -R) */
+	uint64_t	 retries;	/* TEMP replies asked again (-R) */
+	uint64_t	 retry_dropped;	/* keys whose retry never went out */
+	struct bench_hist lat;
 };
 
 /* What every thread shares; read-only once the threads run. */
@@ -142,6 +140,8 @@ struct run {
 	uint64_t		 deadline;
 	uint64_t		 timeout_ns;
 	uint64_t		 reconnect_every;
+	uint64_t		 retry_ns;	/* -R: TEMP asked again after */
+	uint64_t		 pause_ns;	/* -i: wait after each reply */
 	uint64_t		 seed;
 	unsigned		 depth;
 	unsigned		 nconns;
@@ -178,6 +178,11 @@ struct conn {
 	uint64_t	 since;		/* connect started */
 	uint64_t	 retry_at;
 	uint64_t	 issued;	/* requests on this connection */
+	uint64_t	 pause_until;	/* no request before (0: none) */
+	uint64_t	 first_at;	/* -R: first request of this key */
+	int		 retry_pending;	/* -R: key[] is to be asked again */
+	int		 keylen;
+	char		 key[KEY_MAX + 1];	/* the key in flight (-R) */
 	uint64_t	*sent_at;	/* ring of depth send times */
 	unsigned	 head;
 	unsigned	 count;		/* requests in flight */
@@ -196,6 +201,8 @@ struct worker {
 	unsigned	 nconns;
 	unsigned	 dead;
 	uint64_t	 inflight;
+	uint64_t	 pending;	/* keys waiting for their retry */
+	uint64_t	 next_wake;	/* earliest pause_until, or UINT64_MAX */
 	int		 exhausted;	/* no more requests to claim */
 	int		 hit_limit;
 	uint64_t	 rng;
@@ -227,90 +234,6 @@ note(struct worker *w, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(w->why, sizeof(w->why), fmt, ap);
 	va_end(ap);
-}
-
-/* ------------------------------------------------------- histogram */
-
-static unsigned
-hist_index(uint64_t v)
-{
-	unsigned	 msb, shift;
-
-	if (v >= (uint64_t)1 << HIST_TOP_BIT)
-		v = ((uint64_t)1 << HIST_TOP_BIT) - 1;
-	if (v < 2 * HIST_HALF)
-		return (unsigned)v;
-	msb = 63 - (unsigned)__builtin_clzll(v);
-	shift = msb - HIST_SUB_BITS;
-	return 2 * HIST_HALF + (shift - 1) * HIST_HALF +
-	    (unsigned)((v >> shift) - HIST_HALF);
-}
-
-/* The highest value that falls in bucket i. */
-static uint64_t
-hist_upper(unsigned i)
-{
-	unsigned	 k, shift;
-	uint64_t	 sub;
-
-	if (i < 2 * HIST_HALF)
-		return i;
-	k = i - 2 * HIST_HALF;
-	shift = k / HIST_HALF + 1;
-	sub = k % HIST_HALF + HIST_HALF;
-	return ((sub + 1) << shift) - 1;
-}
-
-static void
-hist_add(struct hist *h, uint64_t v)
-{
-	h->counts[hist_index(v)]++;
-	if (h->n == 0 || v < h->min)
-		h->min = v;
-	if (v > h->max)
-		h->max = v;
-	h->n++;
-	h->sum += (double)v;
-}
-
-static void
-hist_merge(struct hist *to, const struct hist *from)
-{
-	unsigned	 i;
-
-	if (from->n == 0)
-		return;
-	for (i = 0; i < HIST_BUCKETS; i++)
-		to->counts[i] += from->counts[i];
-	if (to->n == 0 || from->min < to->min)
-		to->min = from->min;
-	if (from->max > to->max)
-		to->max = from->max;
-	to->n += from->n;
-	to->sum += from->sum;
-}
-
-/* The value at quantile q in [0, 1], never above the true maximum. */
-static uint64_t
-hist_quantile(const struct hist *h, double q)
-{
-	uint64_t	 rank, seen;
-	unsigned	 i;
-
-	if (h->n == 0)
-		return 0;
-	rank = (uint64_t)(q * (double)h->n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	if (rank > h->n)
-		rank = h->n;
-	seen = 0;
-	for (i = 0; i < HIST_BUCKETS; i++) {
-		seen += h->counts[i];
-		if (seen >= rank)
-			return hist_upper(i) < h->max ? hist_upper(i) : h->max;
-	}
-	return h->max;
 }
 
 /* ------------------------------------------------------- replies */
@@ -634,18 +557,14 @@ claim(struct worker *w, uint64_t *idx)
 	return 1;
 }
 
-/* Append one framed request to c->out and start its clock. */
+/* Append one framed request for key to c->out and start its clock. */
 static int
-queue_request(struct worker *w, struct conn *c, uint64_t idx, uint64_t now)
+queue_key(struct worker *w, struct conn *c, const char *key, int klen,
+    uint64_t now)
 {
 	struct run	*r = w->run;
-	char		 key[KEY_MAX + 1];
-	int		 klen, n;
+	int		 n;
 
-	if ((klen = key_make(w, idx, key, sizeof(key))) == -1) {
-		note(w, "key number %" PRIu64 " too long", idx);
-		return -1;
-	}
 	if (c->outoff > 0) {
 		memmove(c->out, c->out + c->outoff, c->outlen - c->outoff);
 		c->outlen -= c->outoff;
@@ -664,6 +583,25 @@ queue_request(struct worker *w, struct conn *c, uint64_t idx, uint64_t now)
 	w->inflight++;
 	w->st.sent++;
 	return 0;
+}
+
+/* Append request number idx; with -R its key is kept for a retry. */
+static int
+queue_request(struct worker *w, struct conn *c, uint64_t idx, uint64_t now)
+{
+	char	 key[KEY_MAX + 1];
+	int	 klen;
+
+	if ((klen = key_make(w, idx, key, sizeof(key))) == -1) {
+		note(w, "key number %" PRIu64 " too long", idx);
+		return -1;
+	}
+	if (w->run->retry_ns) {
+		memcpy(c->key, key, (size_t)klen + 1);
+		c->keylen = klen;
+		c->first_at = now;
+	}
+	return queue_key(w, c, key, klen, now);
 }
 
 static void
@@ -714,6 +652,8 @@ conn_fill(struct worker *w, struct conn *c, uint64_t now)
 	uint64_t	 idx;
 
 	while (c->count < r->depth) {
+		if (c->pause_until != 0)
+			break;
 		if (r->reconnect_every && c->issued >= r->reconnect_every)
 			break;
 		if (!claim(w, &idx))
@@ -729,6 +669,12 @@ conn_fill(struct worker *w, struct conn *c, uint64_t now)
 static void
 conn_close(struct conn *c)
 {
+	if (c->retry_pending) {
+		c->retry_pending = 0;
+		c->w->pending--;
+		c->w->st.retry_dropped++;
+	}
+	c->pause_until = 0;
 	if (c->fd != -1 && close(c->fd) == -1)
 		note(c->w, "close: %s", strerror(errno));
 	c->fd = -1;
@@ -855,23 +801,83 @@ note_reply(struct worker *w, const struct reply *rp)
 	    rp->want > n ? "..." : "");
 }
 
+static void
+pause_conn(struct worker *w, struct conn *c, uint64_t until)
+{
+	c->pause_until = until;
+	if (until < w->next_wake)
+		w->next_wake = until;
+}
+
+/*
+ * Connections whose pause is over: a pending retry goes out again (its
+ * first_at kept), others take their next request.  Recomputes next_wake.
+ */
+static void
+wake_paused(struct worker *w, uint64_t now)
+{
+	struct conn	*c;
+	unsigned	 i;
+
+	w->next_wake = UINT64_MAX;
+	for (i = 0; i < w->nconns; i++) {
+		c = &w->conns[i];
+		if (c->pause_until == 0 || c->state != C_OPEN)
+			continue;
+		if (now < c->pause_until) {
+			if (c->pause_until < w->next_wake)
+				w->next_wake = c->pause_until;
+			continue;
+		}
+		c->pause_until = 0;
+		if (c->retry_pending) {
+			c->retry_pending = 0;
+			w->pending--;
+			if (queue_key(w, c, c->key, c->keylen, now) == -1) {
+				w->st.closed++;
+				conn_break(w, c, &w->st.lost, now);
+				continue;
+			}
+		}
+		if (conn_fill(w, c, now) == -1) {
+			w->st.closed++;
+			conn_break(w, c, &w->st.lost, now);
+		}
+	}
+}
+
 /* One reply is complete: time it and sort it. */
 static int
 conn_reply(struct worker *w, struct conn *c, uint64_t now)
 {
 	struct run	*r = w->run;
 	struct reply	*rp = &c->rp;
+	enum kind	 k;
+	uint64_t	 from;
 
 	if (c->count == 0) {
 		note(w, "reply without a request");
 		return -1;
 	}
-	hist_add(&w->st.lat, now - c->sent_at[c->head]);
+	from = r->retry_ns ? c->first_at : c->sent_at[c->head];
 	c->head = (c->head + 1) % r->depth;
 	c->count--;
 	w->inflight--;
 	w->st.replies++;
-	w->st.kinds[reply_kind(rp)]++;
+	k = reply_kind(rp);
+	w->st.kinds[k]++;
+	if (r->retry_ns && k == KIND_TEMP) {
+		/* Not final: the same key again after the pause. */
+		w->st.retries++;
+		c->retry_pending = 1;
+		w->pending++;
+		pause_conn(w, c, now + r->retry_ns);
+		return 0;
+	}
+	bench_hist_add(&w->st.lat, now - from);
+	w->st.answered++;
+	if (r->pause_ns)
+		pause_conn(w, c, now + r->pause_ns);
 	if (r->expect != NULL && (rp->want != r->expectlen ||
 	    memcmp(rp->head, r->expect, r->expectlen) != 0)) {
 		if (w->st.unexpected++ == 0)
@@ -917,7 +923,7 @@ conn_read(struct worker *w, struct conn *c, uint64_t now)
 		}
 	}
 	if (r->reconnect_every && c->issued >= r->reconnect_every &&
-	    c->count == 0 && !w->exhausted) {
+	    c->count == 0 && !w->exhausted && !c->retry_pending) {
 		conn_close(c);
 		conn_open(w, c, now);
 		return;
@@ -1001,15 +1007,20 @@ worker_main(void *arg)
 			break;
 		}
 		if (stopping || w->dead == w->nconns ||
-		    (w->exhausted && w->inflight == 0))
+		    (w->exhausted && w->inflight == 0 && w->pending == 0))
 			break;
 		if (now - last >= SCAN_NS) {
 			scan(w, now);
 			last = now;
 		}
+		if (now >= w->next_wake)
+			wake_paused(w, now);
 		wait = (r->deadline - now) / 1000000 + 1;
 		if (wait > SCAN_NS / 1000000)
 			wait = SCAN_NS / 1000000;
+		if (w->next_wake != UINT64_MAX && w->next_wake > now &&
+		    (w->next_wake - now) / 1000000 + 1 < wait)
+			wait = (w->next_wake - now + 999999) / 1000000;
 		n = epoll_wait(w->ep, evs, NEVENTS, (int)wait);
 		if (n == -1 && errno != EINTR) {
 			note(w, "epoll_wait: %s", strerror(errno));
@@ -1035,6 +1046,7 @@ worker_init(struct worker *w, struct run *r, unsigned nconns, unsigned idx)
 
 	w->run = r;
 	w->nconns = nconns;
+	w->next_wake = UINT64_MAX;
 	w->rng = (r->seed + idx) * 0x9E3779B97F4A7C15ULL | 1;
 	if ((w->ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		return -1;
@@ -1088,7 +1100,10 @@ stats_merge(struct stats *to, const struct stats *from)
 	to->timeouts += from->timeouts;
 	to->lost += from->lost;
 	to->unfinished += from->unfinished;
-	hist_merge(&to->lat, &from->lat);
+	to->answered += from->answered;
+	to->retries += from->retries;
+	to->retry_dropped += from->retry_dropped;
+	bench_hist_merge(&to->lat, &from->lat);
 }
 
 /* ------------------------------------------------------- report */
@@ -1129,7 +1144,7 @@ static void
 report_json(FILE *fp, const struct run *r, const struct result *res)
 {
 	const struct stats	*st = &res->st;
-	const struct hist	*h = &st->lat;
+	const struct bench_hist *h = &st->lat;
 	unsigned		 i;
 
 	fputs("{\"target\": ", fp);
@@ -1148,12 +1163,18 @@ report_json(FILE *fp, const struct run *r, const struct result *res)
 	    res->hit_limit ? "true" : "false",
 	    res->elapsed > 0 ? (double)st->replies / res->elapsed : 0.0,
 	    st->sent, st->replies);
+	fprintf(fp, "\"answered\": %" PRIu64 ", \"answers_per_s\": %.1f, "
+	    "\"retry_ms\": %.3f, \"pause_ms\": %.3f, \"retries\": %" PRIu64
+	    ", \"retry_dropped\": %" PRIu64 ", ", st->answered,
+	    res->elapsed > 0 ? (double)st->answered / res->elapsed : 0.0,
+	    (double)r->retry_ns / 1e6, (double)r->pause_ns / 1e6, st->retries,
+	    st->retry_dropped);
 	fprintf(fp, "\"latency_us\": {\"min\": %.1f, \"mean\": %.1f, "
 	    "\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p999\": %.1f, "
 	    "\"max\": %.1f}, \"kinds\": {",
 	    us(h->min), h->n ? h->sum / (double)h->n / 1000.0 : 0.0,
-	    us(hist_quantile(h, 0.5)), us(hist_quantile(h, 0.9)),
-	    us(hist_quantile(h, 0.99)), us(hist_quantile(h, 0.999)),
+	    us(bench_hist_quantile(h, 0.5)), us(bench_hist_quantile(h, 0.9)),
+	    us(bench_hist_quantile(h, 0.99)), us(bench_hist_quantile(h, 0.999)),
 	    us(h->max));
 	for (i = 0; i < KIND_MAX; i++)
 		fprintf(fp, "%s\"%s\": %" PRIu64, i ? ", " : "",
@@ -1179,7 +1200,7 @@ static void
 report_text(FILE *fp, const struct run *r, const struct result *res)
 {
 	const struct stats	*st = &res->st;
-	const struct hist	*h = &st->lat;
+	const struct bench_hist *h = &st->lat;
 	unsigned		 i;
 
 	fprintf(fp, "smload %s map %s keys %s\n", r->target, r->map,
@@ -1191,10 +1212,19 @@ report_text(FILE *fp, const struct run *r, const struct result *res)
 	fprintf(fp, "  elapsed %.3f s%s; %.1f requests/s\n", res->elapsed,
 	    res->hit_limit ? " (time limit reached)" : "",
 	    res->elapsed > 0 ? (double)st->replies / res->elapsed : 0.0);
+	if (r->retry_ns)
+		fprintf(fp, "  retry TEMP after %.3f ms: %" PRIu64 " retries, %"
+		    PRIu64 " keys answered (%.1f/s), %" PRIu64 " dropped\n",
+		    (double)r->retry_ns / 1e6, st->retries, st->answered,
+		    res->elapsed > 0 ? (double)st->answered / res->elapsed :
+		    0.0, st->retry_dropped);
+	if (r->pause_ns)
+		fprintf(fp, "  pause after each reply: %.3f ms\n",
+		    (double)r->pause_ns / 1e6);
 	fprintf(fp, "  latency us: min %.1f p50 %.1f p90 %.1f p99 %.1f "
 	    "p99.9 %.1f max %.1f mean %.1f\n", us(h->min),
-	    us(hist_quantile(h, 0.5)), us(hist_quantile(h, 0.9)),
-	    us(hist_quantile(h, 0.99)), us(hist_quantile(h, 0.999)),
+	    us(bench_hist_quantile(h, 0.5)), us(bench_hist_quantile(h, 0.9)),
+	    us(bench_hist_quantile(h, 0.99)), us(bench_hist_quantile(h, 0.999)),
 	    us(h->max), h->n ? h->sum / (double)h->n / 1000.0 : 0.0);
 	fputs("  replies:", fp);
 	for (i = 0; i < KIND_MAX; i++)
@@ -1224,9 +1254,10 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-"usage: smload [-j] [-c connections] [-d depth] [-e reply] [-k keys]\n"
-"              [-L max-reply] [-m map] [-n requests] [-r every] [-S seed]\n"
-"              [-T seconds] [-t threads] [-w timeout-ms] target\n"
+"usage: smload [-j] [-c connections] [-d depth] [-e reply] [-i pause-ms]\n"
+"              [-k keys] [-L max-reply] [-m map] [-n requests] [-R retry-ms]\n"
+"              [-r every] [-S seed] [-T seconds] [-t threads]\n"
+"              [-w timeout-ms] target\n"
 "  target: unix:/path or inet:host:port (loopback only)\n"
 "  keys:   hot:DOMAIN | uniform:N:PATTERN | cold:PATTERN | file:PATH\n"
 "          PATTERN holds one %%d, e.g. d%%d.bench.test\n");
@@ -1257,7 +1288,7 @@ parse_options(int argc, char *argv[], struct run *r, int *json)
 	long long	 v;
 	int		 ch;
 
-	while ((ch = getopt_long(argc, argv, "c:d:e:hjk:L:m:n:r:S:T:t:w:",
+	while ((ch = getopt_long(argc, argv, "c:d:e:hi:jk:L:m:n:R:r:S:T:t:w:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -1273,6 +1304,12 @@ parse_options(int argc, char *argv[], struct run *r, int *json)
 			r->expectlen = strlen(optarg);
 			if (r->expectlen > HEAD_MAX)
 				usage();
+			break;
+		case 'i':
+			if (bench_parse_seconds(optarg, 3600000, &r->pause_ns) ==
+			    -1)
+				usage();
+			r->pause_ns /= 1000;	/* given in ms */
 			break;
 		case 'j':
 			*json = 1;
@@ -1293,6 +1330,12 @@ parse_options(int argc, char *argv[], struct run *r, int *json)
 		case 'n':
 			numopt(optarg, 0, 1000000000000LL, &v, "-n");
 			r->total = (uint64_t)v;
+			break;
+		case 'R':
+			if (bench_parse_seconds(optarg, 3600000, &r->retry_ns) ==
+			    -1)
+				usage();
+			r->retry_ns /= 1000;	/* given in ms */
 			break;
 		case 'r':
 			numopt(optarg, 0, 1000000000000LL, &v, "-r");
@@ -1321,6 +1364,10 @@ parse_options(int argc, char *argv[], struct run *r, int *json)
 	}
 	if (argc - optind != 1 || r->nthreads > r->nconns)
 		usage();
+	if ((r->retry_ns || r->pause_ns) && r->depth != 1) {
+		fprintf(stderr, "smload: -R and -i need lock-step (-d 1)\n");
+		exit(2);
+	}
 	r->target = argv[optind];
 	if (bench_addr_parse(r->target, 0, &r->addr, err, sizeof(err)) == -1 ||
 	    keys_parse(keys, &r->keys, err, sizeof(err)) == -1) {
