@@ -48,6 +48,8 @@
 #define URL_BUFSZ	(HOST_BUFSZ + 64)
 /* "host:port:" then up to MTASTS_FETCH_MAX_ADDRS "[v6]," */
 #define RESOLVE_BUFSZ	(HOST_BUFSZ + 16 + MTASTS_FETCH_MAX_ADDRS * 48)
+/* A CA store built from CAFile is reused this long (curl 7.87 and later). */
+#define CA_CACHE_SECONDS	300L
 
 struct transfer {
 	TAILQ_ENTRY(transfer)	 entry;
@@ -533,8 +535,17 @@ setopts(struct mtasts_fetcher *f, struct transfer *t)
 	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2); /* STS-40 */
 	if (f->ca_file != NULL)
 		SET(CURLOPT_CAINFO, f->ca_file);
-	if (f->ca_path != NULL)
+	/*
+	 * CAFile alone means that file alone: no built-in CA directory
+	 * beside it.  It also lets curl keep the store it built from the
+	 * file for later transfers, instead of parsing the file again for
+	 * every fetch (it caches a store only when it comes from one file).
+	 */
+	if (f->ca_path != NULL || f->ca_file != NULL)
 		SET(CURLOPT_CAPATH, f->ca_path);
+#if LIBCURL_VERSION_NUM >= 0x075700
+	SET(CURLOPT_CA_CACHE_TIMEOUT, CA_CACHE_SECONDS);
+#endif
 	SET(CURLOPT_SHARE, t->share);
 	SET(CURLOPT_RESOLVE, t->resolve);
 	/* "" rather than NULL: ignore https_proxy and friends too. */
