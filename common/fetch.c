@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <openssl/ssl.h>
@@ -246,6 +247,34 @@ dup_opt(char **dst, const char *src)
 	return (*dst = strdup(src)) == NULL ? -1 : 0;
 }
 
+/*
+ * The system's store as one file: curl's built-in CA bundle, when it has
+ * one.  curl keeps a store only when it comes from one file, and building
+ * one from a system bundle costs tens of milliseconds of CPU, which no
+ * fetch should pay again.  Without a built-in bundle curl's own defaults
+ * stay in force (and are parsed per fetch).
+ */
+static int
+system_bundle(char **out)
+{
+#if LIBCURL_VERSION_NUM >= 0x075400
+	CURL	*e;
+	char	*p = NULL;
+	int	 rc = 0;
+
+	if ((e = curl_easy_init()) == NULL)
+		return -1;
+	if (curl_easy_getinfo(e, CURLINFO_CAINFO, &p) == CURLE_OK &&
+	    p != NULL && access(p, R_OK) == 0 && (*out = strdup(p)) == NULL)
+		rc = -1;
+	curl_easy_cleanup(e);
+	return rc;
+#else
+	(void)out;
+	return 0;
+#endif
+}
+
 struct mtasts_fetcher *
 mtasts_fetcher_new(const struct mtasts_fetch_conf *conf,
     struct mtasts_diag *diag)
@@ -277,6 +306,8 @@ mtasts_fetcher_new(const struct mtasts_fetch_conf *conf,
 	if (dup_opt(&f->ca_file, conf->ca_file) == -1 ||
 	    dup_opt(&f->ca_path, conf->ca_path) == -1 ||
 	    dup_opt(&f->proxy, conf->proxy) == -1 ||
+	    (f->ca_file == NULL && f->ca_path == NULL &&
+	    system_bundle(&f->ca_file) == -1) ||
 	    (f->multi = curl_multi_init()) == NULL)
 		goto nomem;
 	return f;
@@ -536,10 +567,11 @@ setopts(struct mtasts_fetcher *f, struct transfer *t)
 	if (f->ca_file != NULL)
 		SET(CURLOPT_CAINFO, f->ca_file);
 	/*
-	 * CAFile alone means that file alone: no built-in CA directory
-	 * beside it.  It also lets curl keep the store it built from the
-	 * file for later transfers, instead of parsing the file again for
-	 * every fetch (it caches a store only when it comes from one file).
+	 * CAFile alone (or the system bundle standing for the system's
+	 * store) means that file alone: no built-in CA directory beside it.
+	 * It also lets curl keep the store it built from the file for later
+	 * transfers instead of parsing the file again for every fetch: it
+	 * caches a store only when it comes from one file.
 	 */
 	if (f->ca_path != NULL || f->ca_file != NULL)
 		SET(CURLOPT_CAPATH, f->ca_path);
