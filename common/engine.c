@@ -54,6 +54,7 @@
 #include "txt.h"
 
 #define TEMP_LIFETIME		60	/* s, DNS trouble remembered */
+#define STALE_NEGATIVE_KEEP	86400	/* s an expired negative stays in memory */
 #define SCAN_INTERVAL		30	/* s, between refresh scans */
 #define PRUNE_INTERVAL		3600	/* s, between store prunes */
 #define HISTORY_KEEP		(30 * 86400)	/* s of fetch_log kept */
@@ -1159,7 +1160,9 @@ scan_one(void *arg, struct mtasts_cache_entry *ent)
 {
 	struct scan_ctx	*sc = arg;
 
-	if (!mtasts_cache_usable(ent, sc->now)) {
+	if (!mtasts_cache_usable(ent, sc->now) &&
+	    (ent->kind != MTASTS_CACHE_NEGATIVE ||
+	    sc->now >= ent->expires_at + STALE_NEGATIVE_KEEP)) {
 		/* Gone stale: free the memory; the store keeps history. */
 		if (sc->ndrop < sc->maxdrop)
 			copy_str(sc->drop[sc->ndrop++], 256,
@@ -1519,6 +1522,17 @@ mtasts_engine_lookup(struct mtasts_engine *e, const char *domain,
 		copy_str(out->reason, sizeof(out->reason), e->stopping ?
 		    "engine stopped" : "out of memory");
 		return out->status = MTASTS_INTERNAL;
+	}
+	if (budget_ms <= 0 && ent != NULL && ent->kind == MTASTS_CACHE_NEGATIVE) {
+		/*
+		 * A caller that cannot wait (the map server) keeps the last
+		 * "no policy" while it is checked again, rather than a TEMP
+		 * that would make the MTA defer mail it sends today.
+		 */
+		st = answer_fill(ent, out);
+		out->pending = 1;
+		pthread_mutex_unlock(&e->lock);
+		return st;
 	}
 	st = wait_and_answer(e, domain, budget_ms > 0 ? &deadline : NULL,
 	    out);

@@ -82,7 +82,9 @@ void			 mtasts_engine_free(struct mtasts_engine *);
  * nothing usable is cached a discovery is started, and the caller waits
  * for it up to budget_ms (0: never waits).  Lookups that find a policy due
  * for its TXT re-check or refresh start that in the background and answer
- * from the cache at once.  Thread-safe.
+ * from the cache at once.  With budget_ms 0, a negative result that has
+ * run out is still the answer (pending set) while it is checked again.
+ * Thread-safe.
  */
 enum mtasts_status	 mtasts_engine_lookup(struct mtasts_engine *,
 			    const char *domain, long budget_ms,

@@ -411,6 +411,19 @@ main(void)
 	    MTASTS_NOPOLICY && strcmp(a.reason, "http-status") == 0,
 	    "STS-19/35: expired and unfetchable: no policy");
 	mtasts_answer_clear(&a);
+	/* The negative result runs out (FetchRetryInterval): the map server
+	 * (budget 0) keeps "no policy" while it is checked again. */
+	set_now(t1 + 604800 + 301);
+	f0 = fetches(e);
+	CHECK(mtasts_engine_lookup(e, "enforce.test", 0, &a) ==
+	    MTASTS_NOPOLICY && a.pending && strcmp(a.reason, "http-status") == 0,
+	    "expired negative: last answer at once, re-check under way");
+	mtasts_answer_clear(&a);
+	settle(e);
+	CHECK(mtasts_engine_lookup(e, "enforce.test", 0, &a) ==
+	    MTASTS_NOPOLICY && !a.pending && fetches(e) == f0 + 1,
+	    "expired negative: re-checked (fetched again), fresh answer");
+	mtasts_answer_clear(&a);
 
 	CHECK(mtasts_engine_lookup(e, "enforce.test", 0, &a) ==
 	    MTASTS_NOPOLICY, "before forget: negative result in memory");
