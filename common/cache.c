@@ -127,13 +127,18 @@ install(struct mtasts_cache *c, struct mtasts_cache_entry *e)
 	return e;
 }
 
+/* An entry holding domain, the nmx patterns and id (cut to MTASTS_ID_MAX). */
 static struct mtasts_cache_entry *
-entry_alloc(const char *domain, const char *const *mx, size_t nmx)
+entry_alloc(const char *domain, const char *const *mx, size_t nmx,
+    const char *id)
 {
 	struct mtasts_cache_entry	*e;
-	size_t				 len, i, off;
+	size_t				 len, i, off, idlen;
 
-	len = strlen(domain) + 1;
+	idlen = id != NULL ? strlen(id) : 0;
+	if (idlen > MTASTS_ID_MAX)
+		idlen = MTASTS_ID_MAX;
+	len = strlen(domain) + 1 + idlen + 1;
 	for (i = 0; i < nmx; i++)
 		len += strlen(mx[i]) + 1;
 	if ((e = calloc(1, sizeof(*e) + len)) == NULL)
@@ -146,22 +151,14 @@ entry_alloc(const char *domain, const char *const *mx, size_t nmx)
 		memcpy(e->data + off, mx[i], l);
 		off += l;
 	}
+	if (idlen > 0)
+		memcpy(e->data + off, id, idlen);
+	e->data[off + idlen] = '\0';
+	e->id = e->data + off;
 	e->nmx = (uint16_t)nmx;
 	e->data_len = (uint32_t)len;
 	e->hash = hash_domain(domain);
 	return e;
-}
-
-static void
-copy_id(char dst[MTASTS_ID_MAX + 1], const char *id)
-{
-	size_t	n = id != NULL ? strlen(id) : 0;
-
-	if (n > MTASTS_ID_MAX)
-		n = MTASTS_ID_MAX;
-	if (n > 0)
-		memcpy(dst, id, n);
-	dst[n] = '\0';
 }
 
 struct mtasts_cache_entry *
@@ -176,11 +173,10 @@ mtasts_cache_put_policy(struct mtasts_cache *c, const char *domain,
 		return NULL;
 	if (strlen(domain) >= 256)
 		return NULL;
-	if ((e = entry_alloc(domain, mx, nmx)) == NULL)
+	if ((e = entry_alloc(domain, mx, nmx, id)) == NULL)
 		return NULL;
 	e->kind = MTASTS_CACHE_POLICY;
 	e->mode = (uint8_t)mode;
-	copy_id(e->id, id);
 	e->max_age = (uint32_t)(max_age > MTASTS_MAX_AGE_MAX ?
 	    MTASTS_MAX_AGE_MAX : max_age);
 	e->fetched_at = fetched_at;
@@ -199,10 +195,9 @@ mtasts_cache_put_negative(struct mtasts_cache *c, enum mtasts_cache_kind kind,
 
 	if (kind == MTASTS_CACHE_POLICY || strlen(domain) >= 256)
 		return NULL;
-	if ((e = entry_alloc(domain, NULL, 0)) == NULL)
+	if ((e = entry_alloc(domain, NULL, 0, id)) == NULL)
 		return NULL;
 	e->kind = (uint8_t)kind;
-	copy_id(e->id, id);
 	n = reason != NULL ? strlen(reason) : 0;
 	if (n >= sizeof(e->reason))
 		n = sizeof(e->reason) - 1;
@@ -225,6 +220,7 @@ mtasts_cache_entry_dup(const struct mtasts_cache_entry *e)
 		return NULL;
 	memcpy(d, e, sizeof(*d) + e->data_len);
 	d->next = NULL;
+	d->id = d->data + (e->id - e->data);	/* into the copy's data[] */
 	return d;
 }
 

@@ -22,27 +22,30 @@ enum mtasts_cache_kind {
 };
 
 /*
- * One domain.  Strings live in data[]: the domain, then nmx patterns, each
- * NUL-terminated, so that an entry is one allocation (100k domains must fit
- * in a few tens of MB).  Entries are replaced whole, never edited in place,
- * except for the time fields.
+ * One domain.  Strings live in data[]: the domain, then nmx patterns, then
+ * the policy id, each NUL-terminated, so that an entry is one allocation
+ * (100k domains must fit in a few tens of MB: the fields are ordered so
+ * that no padding is left, and the id takes its length, not its maximum).
+ * Entries are replaced whole, never edited in place, except for the time
+ * fields and reason.
  */
 struct mtasts_cache_entry {
 	struct mtasts_cache_entry	*next;		/* hash chain */
-	uint32_t			 hash;
-	uint8_t				 kind;		/* enum mtasts_cache_kind */
-	uint8_t				 mode;		/* enum mtasts_mode */
-	uint16_t			 nmx;
-	uint32_t			 data_len;	/* bytes used in data[] */
-	char				 id[MTASTS_ID_MAX + 1];	/* policy id (may be "") */
-	char				 reason[24];	/* negative: failure class */
-	uint32_t			 max_age;
+	const char			*id;		/* policy id (may be ""),
+							   in data[] */
 	int64_t				 fetched_at;	/* policy: last good fetch */
 	int64_t				 expires_at;	/* policy: fetched_at + max_age;
 							   negative: end of life */
 	int64_t				 txt_checked_at;	/* last TXT id check */
 	int64_t				 retry_at;	/* no fetch for this id before */
-	char				 data[];	/* domain\0mx\0mx\0... */
+	uint32_t			 hash;
+	uint32_t			 data_len;	/* bytes used in data[] */
+	uint32_t			 max_age;
+	uint8_t				 kind;		/* enum mtasts_cache_kind */
+	uint8_t				 mode;		/* enum mtasts_mode */
+	uint16_t			 nmx;
+	char				 reason[24];	/* negative: failure class */
+	char				 data[];	/* domain\0mx\0...mx\0id\0 */
 };
 
 struct mtasts_cache;
