@@ -16,11 +16,15 @@
 #              milter (warm), with a no-op milter, and with none
 #   footprint  RSS and start-up time of the daemon with 1k, 10k, 100k
 #              policies in SQLite
+#   profile    instructions per lookup and per discovery (callgrind), which
+#              do not move with the load on the machine (needs valgrind)
 # Everything runs in a lab network namespace (tests/lab, LAB_BULK=1000),
 # brought up and torn down here.  Output: $BENCH_OUT/report.md (what
 # BENCHMARKS.md is made from), raw.jsonl (every run), meta, logs/.
 #
-# Root only.  Typical duration: 9-12 minutes with the defaults.
+# Servers are asked in a different order in each round, so that a trend in
+# the machine's load does not always favour the same one.
+# Root only.  Typical duration: 15 minutes with the defaults.
 #
 # Env:
 #   LAB, LAB_NETNS   lab state dir and namespace (default /tmp/mtasts-bench,
@@ -28,10 +32,12 @@
 #   BENCH_RESOLVER   1: install postfix-mta-sts-resolver with apt-get when it
 #                    is missing; 0: leave it out; auto (default): use it when
 #                    installed.  "make bench-report" passes 1.
-#   BENCH_RESOLVER_CACHE  sqlite (default, as Debian's sample config) or
-#                    internal
+#   BENCH_RESOLVER_CACHE  the resolver's caches to measure, each as a server
+#                    of its own: "internal sqlite" (default; sqlite is what
+#                    Debian's sample configuration uses), or one of them
 #   BENCH_RUNS (3)   runs per figure (odd); BENCH_SECS (5) seconds per timed run
-#   BENCH_SCENARIOS  subset, e.g. "warm cold" (default: all six)
+#   BENCH_SCENARIOS  subset, e.g. "warm cold" (default: all seven)
+#   BENCH_PUBLISH    also copy the report there (make bench-report: BENCHMARKS.md)
 #   BENCH_OUT        output directory (default $top_builddir/bench-report)
 #   BENCH_RETRY_MS   smload -R for our map server in the cold scenario (5)
 #   BENCH_NOTE       a line for the report (e.g. "machine shared with builds")
@@ -48,10 +54,10 @@ lab_check_env
 
 RUNS=${BENCH_RUNS:-3}
 SECS=${BENCH_SECS:-5}
-SCEN=" ${BENCH_SCENARIOS:-warm negative cold hol milter footprint} "
+SCEN=" ${BENCH_SCENARIOS:-warm negative hol cold milter footprint profile} "
 OUT=${BENCH_OUT:-$top_builddir/bench-report}
 RESOLVER=${BENCH_RESOLVER:-auto}
-RCACHE=${BENCH_RESOLVER_CACHE:-sqlite}
+RCACHE=${BENCH_RESOLVER_CACHE:-internal sqlite}
 RETRY_MS=${BENCH_RETRY_MS:-5}
 NBULK=1000
 SMLOAD=$top_builddir/tests/bench/smload
@@ -62,12 +68,12 @@ DAEMON=$top_builddir/milter/mta-sts-milter
 IP=$MTA_DAEMON_IP                       # 127.0.3.2, on lo in the namespace
 OURS=inet:$IP:2600
 FPMAP=inet:$IP:2610
-RESV=inet:$IP:8461
 ECHO=inet:$IP:2602
 BD=$LAB/bench                           # configs, databases, sockets
 T0=$(date +%s)
 
 die() { echo "run.sh: $*" >&2; exit 1; }
+kv() { echo "$1=$2" >> "$OUT/meta"; }     # a fact for the report
 say() { echo "run.sh: [$(( $(date +%s) - T0 ))s] $*"; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (network namespaces)"
@@ -78,7 +84,14 @@ done
 for t in sqlite3 ip awk python3; do
     command -v $t >/dev/null 2>&1 || die "missing tool: $t"
 done
-case $RCACHE in sqlite|internal) ;; *) die "BENCH_RESOLVER_CACHE: sqlite or internal" ;; esac
+RESOLVERS=
+for c in $RCACHE; do
+    case $c in
+        internal) RESOLVERS="$RESOLVERS resolver" ;;
+        sqlite) RESOLVERS="$RESOLVERS resolver_sql" ;;
+        *) die "BENCH_RESOLVER_CACHE: internal and/or sqlite" ;;
+    esac
+done
 
 # ---- the resolver ------------------------------------------------------------------
 RES_BIN=$(command -v mta-sts-daemon || true)
@@ -96,6 +109,7 @@ if [ -z "$RES_BIN" ] && [ "$RESOLVER" = 1 ]; then
 fi
 HAVE_RES=0
 if [ "$RESOLVER" != 0 ] && [ -n "$RES_BIN" ]; then HAVE_RES=1; fi
+[ $HAVE_RES = 1 ] || RESOLVERS=
 [ "$RESOLVER" = 1 ] && [ $HAVE_RES = 0 ] && die "mta-sts-daemon not found after installing"
 
 # ---- output, cleanup ---------------------------------------------------------------
@@ -103,16 +117,16 @@ rm -rf "$OUT"
 mkdir -p "$OUT/logs" || die "cannot create $OUT"
 RAW=$OUT/raw.jsonl
 : > "$RAW"
-MINE="daemon echo resolver noop fpdaemon side"
+MINE="daemon echo resolver resolver_sql noop fpdaemon cgdaemon"
 cleanup() {
     rc=$?
     trap - EXIT INT TERM
     [ -f "$MTA_PIDS" ] && mta_stop $MINE >/dev/null 2>&1
-    for f in postfix.log daemon.out resolver.out resolver.log echo.out noop.out fpdaemon.out \
-             nginx-error.log unbound.out; do
+    for f in postfix.log daemon.out resolver.out resolver_sql.out echo.out noop.out \
+             fpdaemon.out nginx-error.log unbound.out; do
         [ -f "$LAB/logs/$f" ] && cp "$LAB/logs/$f" "$OUT/logs/" 2>/dev/null
     done
-    [ -f "$BD/resolver.log" ] && cp "$BD/resolver.log" "$OUT/logs/"
+    cp "$BD"/resolver*.log "$OUT/logs/" 2>/dev/null
     KEEP_LAB=0 "$TOP/tests/lab/lab-down.sh" >"$OUT/logs/lab-down.log" 2>&1 ||
         echo "run.sh: lab-down.sh failed, see $OUT/logs/lab-down.log" >&2
     say "done (exit $rc); report: $OUT/report.md"
@@ -135,14 +149,14 @@ trap 'exit 1' INT TERM
     echo "resolver_version=$(dpkg-query -W -f '${Version}' postfix-mta-sts-resolver 2>/dev/null)"
     echo "uvloop_version=$(dpkg-query -W -f '${Version}' python3-uvloop 2>/dev/null)"
     echo "python_version=$(python3 -c 'import sys; print(sys.version.split()[0])')"
-    echo "resolver_cache=$RCACHE"
+    echo "resolver_caches=$RCACHE"
     echo "have_resolver=$HAVE_RES"
     echo "runs=$RUNS"
     echo "secs=$SECS"
     echo "retry_ms=$RETRY_MS"
     echo "scenarios=$SCEN"
     echo "note=${BENCH_NOTE:-}"
-    echo "command=BENCH_RESOLVER=$RESOLVER BENCH_RUNS=$RUNS BENCH_SECS=$SECS tests/bench/run.sh"
+    echo "command=${BENCH_COMMAND:-BENCH_RESOLVER=$RESOLVER BENCH_RUNS=$RUNS BENCH_SECS=$SECS tests/bench/run.sh}"
 } > "$OUT/meta"
 
 # ---- the lab -----------------------------------------------------------------------
@@ -151,6 +165,12 @@ LAB_BULK=$NBULK "$TOP/tests/lab/lab-up.sh" >"$OUT/logs/lab-up.log" 2>&1 ||
     { cat "$OUT/logs/lab-up.log"; die "lab-up.sh failed"; }
 mkdir -p "$BD"
 chmod 755 "$BD"
+# Trust as on a production machine that also trusts the lab CA: the
+# system's bundle plus the lab CA, one file, for both servers.
+SYSCA=/etc/ssl/certs/ca-certificates.crt
+[ -r "$SYSCA" ] || die "$SYSCA missing (package ca-certificates)"
+cat "$SYSCA" "$LAB/pki/ca.crt" > "$BD/ca-bundle.crt" || die "cannot write the CA bundle"
+kv ca_bundle "$(grep -c 'BEGIN CERTIFICATE' "$BD/ca-bundle.crt") certificates (the system's bundle + the lab CA)"
 BULK=$LAB/bulk-domains
 [ "$(grep -c . "$BULK")" = $NBULK ] || die "the lab serves no bulk domains"
 if [[ $SCEN == *" milter "* ]]; then
@@ -198,8 +218,14 @@ record() {
     return 0
 }
 
-# kv NAME VALUE: a fact for the report
-kv() { echo "$1=$2" >> "$OUT/meta"; }
+
+# rotate N WORD...: the words, rotated left by N (a different order per round)
+rotate() {
+    local n=$1 i
+    shift
+    for i in $(seq 1 $(( n % $# ))); do set -- "${@:2}" "$1"; done
+    echo "$@"
+}
 
 # ---- the servers -------------------------------------------------------------------
 # Our daemon: map server, milter on a unix socket (SocketMode 0666: Postfix's
@@ -213,7 +239,7 @@ SocketMode 0666
 Database $4
 PidFile $5
 ResolverConfig $LAB/engine-unbound.conf
-CAFile $LAB/pki/ca.crt
+CAFile $BD/ca-bundle.crt
 Syslog no
 LogLevel info
 EOF
@@ -230,33 +256,39 @@ ours_start() {   # fresh: 1 = empty store
 }
 ours_stop() { mta_stop daemon >/dev/null 2>&1; }
 
-resolver_start() {   # fresh: 1 = empty cache
-    [ $HAVE_RES = 1 ] || return 0
-    [ "${1:-0}" = 1 ] && rm -f "$BD"/resolver-cache.db*
+# The resolvers: NAME resolver (internal cache, port 8461) or resolver_sql
+# (SQLite cache, port 8462).
+res_port() { [ "$1" = resolver ] && echo 8461 || echo 8462; }
+resolver_start() {   # NAME [fresh: 1 = empty cache]
+    local name=$1 port
+    port=$(res_port "$name")
+    [ "${2:-0}" = 1 ] && rm -f "$BD/$name-cache.db"*
     {
         echo "# generated by tests/bench/run.sh"
         echo "host: $IP"
-        echo "port: 8461"
+        echo "port: $port"
         echo "reuse_port: true"
         echo "shutdown_timeout: 2"
         echo "cache:"
-        echo "  type: $RCACHE"
-        echo "  options:"
-        if [ "$RCACHE" = sqlite ]; then
-            echo "    filename: \"$BD/resolver-cache.db\""
+        if [ "$name" = resolver_sql ]; then
+            echo "  type: sqlite"
+            echo "  options:"
+            echo "    filename: \"$BD/$name-cache.db\""
         else
+            echo "  type: internal"
+            echo "  options:"
             echo "    cache_size: 10000"
         fi
         echo "default_zone:"
         echo "  strict_testing: false"
         echo "  timeout: 4"
-    } > "$BD/resolver.yml"
-    # Python's default SSL context trusts SSL_CERT_FILE: the lab CA only.
-    mta_start resolver env SSL_CERT_FILE="$LAB/pki/ca.crt" "$RES_BIN" \
-        -c "$BD/resolver.yml" -v warn -l "$BD/resolver.log"
-    wait_port "$IP:8461" || die "the resolver does not listen (see $LAB/logs/resolver.out)"
+    } > "$BD/$name.yml"
+    # Python's default SSL context trusts SSL_CERT_FILE, the same bundle.
+    mta_start "$name" env SSL_CERT_FILE="$BD/ca-bundle.crt" "$RES_BIN" \
+        -c "$BD/$name.yml" -v warn -l "$BD/$name.log"
+    wait_port "$IP:$port" || die "$name does not listen (see $LAB/logs/$name.out)"
 }
-resolver_stop() { [ $HAVE_RES = 1 ] && mta_stop resolver >/dev/null 2>&1; return 0; }
+resolver_stop() { mta_stop "$1" >/dev/null 2>&1; return 0; }
 
 echo_start() {   # the reply ours gives for a bulk domain, byte for byte
     mta_start echo "$ECHO_SM" -T 3600 -l "$ECHO" -r "$ECHO_REPLY"
@@ -278,6 +310,13 @@ warm_up() {   # TARGET NAME RETRYOPT EXPECT
 }
 
 # ---- start ---------------------------------------------------------------------------
+expect_of() { eval "echo \"\$EXPECT_$1\""; }
+target_of() {
+    case $1 in
+        echo) echo "$ECHO" ;; ours) echo "$OURS" ;;
+        resolver|resolver_sql) echo "inet:$IP:$(res_port "$1")" ;;
+    esac
+}
 ours_start 1
 # payload TARGET-PORT DOMAIN: the reply payload (smload shows only its kind)
 payload() {
@@ -303,30 +342,35 @@ EXPECT_ours=$ECHO_REPLY
 EXPECT_echo=$ECHO_REPLY
 kv ours_reply "$ECHO_REPLY"
 echo_start
-if [ $HAVE_RES = 1 ]; then
-    resolver_start 1
+for s in $RESOLVERS; do
+    resolver_start $s 1
     # It must verify against the lab CA, not skip verification.
-    [ "$(one "$RESV" enforce.sts-lab.test)" = OK ] || die "the resolver finds no policy for enforce.sts-lab.test (trust?)"
-    [ "$(one "$RESV" wrong-name.sts-lab.test)" = NOTFOUND ] || die "the resolver accepted a wrong-name certificate"
-    grep -q CERTIFICATE_VERIFY_FAILED "$BD/resolver.log" ||
-        die "the resolver did not log a certificate failure for wrong-name.sts-lab.test"
-    kv resolver_trust "verifies against the lab CA (wrong-name.sts-lab.test: CERTIFICATE_VERIFY_FAILED)"
-    EXPECT_resolver=$(payload 8461 d0.sts-bulk.test)
-    kv resolver_reply "$EXPECT_resolver"
-fi
-expect_of() { eval "echo \"\$EXPECT_$1\""; }
+    [ "$(one "$(target_of $s)" enforce.sts-lab.test)" = OK ] ||
+        die "$s finds no policy for enforce.sts-lab.test (trust?)"
+    [ "$(one "$(target_of $s)" wrong-name.sts-lab.test)" = NOTFOUND ] ||
+        die "$s accepted a wrong-name certificate"
+    i=0
+    until grep -q CERTIFICATE_VERIFY_FAILED "$BD/$s.log" || [ $i -ge 40 ]; do
+        sleep 0.05; i=$((i + 1))
+    done
+    grep -q CERTIFICATE_VERIFY_FAILED "$BD/$s.log" ||
+        die "$s did not log a certificate failure for wrong-name.sts-lab.test"
+    kv "${s}_trust" "verifies with the bundle (wrong-name.sts-lab.test: CERTIFICATE_VERIFY_FAILED)"
+    eval "EXPECT_$s=\$(payload $(res_port $s) d0.sts-bulk.test)"
+    kv "${s}_reply" "$(expect_of $s)"
+done
+
 say "warming up: $NBULK bulk domains on every server"
 warm_up "$OURS" ours "-R 20" "$EXPECT_ours"
-[ $HAVE_RES = 1 ] && warm_up "$RESV" resolver "" "$EXPECT_resolver"
-SERVERS="echo ours"; [ $HAVE_RES = 1 ] && SERVERS="$SERVERS resolver"
-target_of() { case $1 in echo) echo "$ECHO" ;; ours) echo "$OURS" ;; resolver) echo "$RESV" ;; esac; }
+for s in $RESOLVERS; do warm_up "$(target_of $s)" $s "" "$(expect_of $s)"; done
+SERVERS="echo ours $RESOLVERS"
 
 # ---- 1. warm -------------------------------------------------------------------------
 if [[ $SCEN == *" warm "* ]]; then
     say "warm lookups"
     for c in 1 8 64; do
         for r in $(seq 1 "$RUNS"); do
-            for s in $SERVERS; do
+            for s in $(rotate "$r" $SERVERS); do
                 record warm "$s" uniform "$c" "$r" "$(pid_of $s)" \
                     ns "$SMLOAD" -j -c "$c" -n 0 -T "$SECS" -k "uniform:$NBULK:d%d.sts-bulk.test" \
                     -e "$(expect_of $s)" "$(target_of $s)"
@@ -334,13 +378,13 @@ if [[ $SCEN == *" warm "* ]]; then
         done
     done
     for r in $(seq 1 "$RUNS"); do
-        for s in $SERVERS; do
+        for s in $(rotate "$r" $SERVERS); do
             record warm "$s" hot 64 "$r" "$(pid_of $s)" \
                 ns "$SMLOAD" -j -c 64 -n 0 -T "$SECS" -k "hot:d0.sts-bulk.test" -e "$(expect_of $s)" \
                 "$(target_of $s)"
         done
     done
-    for s in ours resolver; do
+    for s in ours $RESOLVERS; do
         p=$(pid_of $s) || continue
         kv "rss_after_warm_$s" "$(awk '/^VmRSS/ {print $2}' /proc/$p/status) $(awk '/^VmHWM/ {print $2}' /proc/$p/status)"
     done
@@ -350,8 +394,7 @@ fi
 if [[ $SCEN == *" negative "* ]]; then
     say "negative answers"
     for r in $(seq 1 "$RUNS"); do
-        for s in ours resolver; do
-            [ $s = resolver ] && [ $HAVE_RES = 0 ] && continue
+        for s in $(rotate "$r" ours $RESOLVERS); do
             record negative "$s" warm-reference 64 "$r" "$(pid_of $s)" \
                 ns "$SMLOAD" -j -c 64 -n 0 -T "$SECS" -k "uniform:$NBULK:d%d.sts-bulk.test" \
                 "$(target_of $s)"
@@ -370,8 +413,7 @@ if [[ $SCEN == *" hol "* ]]; then
     say "head-of-line: stall.sts-lab.test"
     # Ours first: its one stalled discovery must stay open (HttpsTimeout, 60 s)
     # through all its stalled runs.
-    for s in ours resolver; do
-        [ $s = resolver ] && [ $HAVE_RES = 0 ] && continue
+    for s in ours $RESOLVERS; do
         for r in $(seq 1 "$RUNS"); do
             record hol "$s" without-stall 64 "$r" "$(pid_of $s)" \
                 ns "$SMLOAD" -j -c 64 -n 0 -T "$SECS" -k "uniform:$NBULK:d%d.sts-bulk.test" \
@@ -407,20 +449,22 @@ if [[ $SCEN == *" cold "* ]]; then
         record cold ours discover 50 "$r" "$(pid_of daemon)" \
             ns "$SMLOAD" -j -c 50 -n $NBULK -T 120 -w 30000 -R "$RETRY_MS" -k "file:$BULK" \
             -e "$ECHO_REPLY" "$OURS"
-        if [ $HAVE_RES = 1 ]; then
-            resolver_stop
+        for s in $RESOLVERS; do
+            resolver_stop $s
             flush_lab_dns
-            resolver_start 1
-            record cold resolver discover 50 "$r" "$(pid_of resolver)" \
+            resolver_start $s 1
+            record cold $s discover 50 "$r" "$(pid_of $s)" \
                 ns "$SMLOAD" -j -c 50 -n $NBULK -T 120 -w 30000 -k "file:$BULK" \
-                -e "$EXPECT_resolver" "$RESV"
-        fi
+                -e "$(expect_of $s)" "$(target_of $s)"
+        done
         record cold echo discover 50 "$r" "$(pid_of echo)" \
             ns "$SMLOAD" -j -c 50 -n $NBULK -T 120 -k "file:$BULK" -e "$ECHO_REPLY" "$ECHO"
     done
     # leave both warm for what follows
     warm_up "$OURS" ours-after-cold "-R 20" "$EXPECT_ours"
-    [ $HAVE_RES = 1 ] && warm_up "$RESV" resolver-after-cold "" "$EXPECT_resolver"
+    for s in $RESOLVERS; do
+        warm_up "$(target_of $s)" $s-after-cold "" "$(expect_of $s)"
+    done
 fi
 
 # ---- 5. milter -------------------------------------------------------------------------
@@ -437,7 +481,7 @@ if [[ $SCEN == *" milter "* ]]; then
     [ -S "$BD/noop.sock" ] || die "noop-milter did not start"
     RCPTS="a@d%d.sts-bulk.test,b@d%d.sts-bulk.test,c@no-txt.sts-lab.test"
     for r in $(seq 1 "$RUNS"); do
-        for v in none noop ours; do
+        for v in $(rotate "$r" none noop ours); do
             case $v in
                 none) postfix_milter "" ; vp=- ;;
                 noop) postfix_milter "unix:$BD/noop.sock"; vp=$(pid_of noop) ;;
@@ -462,7 +506,7 @@ seed_db() {   # FILE N: N enforce policies, fresh, as the daemon writes them
     now=$(date +%s)
     rm -f "$1"*
     sqlite3 "$1" < "$TOP/sql/schema.sql" || die "schema.sql failed"
-    sqlite3 "$1" <<EOF || die "seeding $1 failed"
+    sqlite3 "$1" >/dev/null <<EOF || die "seeding $1 failed"
 PRAGMA journal_mode = WAL;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $2 - 1)
@@ -504,13 +548,74 @@ if [[ $SCEN == *" footprint "* ]]; then
                 > "$BD/fp-load.json" 2>>"$OUT/logs/load.err"
             rss1=$(awk '/^VmRSS/ {print $2}' /proc/$p/status)
             hwm1=$(awk '/^VmHWM/ {print $2}' /proc/$p/status)
-            printf '{"scenario": "footprint", "server": "ours", "variant": "%s", "conc": 0, "run": %s, "rc": 0, "result": {"startup_ms": %s, "rss_kb_start": %s, "hwm_kb_start": %s, "rss_kb_used": %s, "hwm_kb_used": %s, "load": %s}}\n' \
+            anon1=$(awk '/^RssAnon/ {print $2}' /proc/$p/status)
+            file1=$(awk '/^RssFile/ {print $2}' /proc/$p/status)
+            printf '{"scenario": "footprint", "server": "ours", "variant": "%s", "conc": 0, "run": %s, "rc": 0, "result": {"startup_ms": %s, "rss_kb_start": %s, "hwm_kb_start": %s, "rss_kb_used": %s, "hwm_kb_used": %s, "anon_kb_used": %s, "file_kb_used": %s, "load": %s}}\n' \
                 "$n" "$r" "$(( (t1 - t0) / 1000000 ))" "$rss0" "$hwm0" "$rss1" "$hwm1" \
-                "$(cat "$BD/fp-load.json")" >> "$RAW"
+                "$anon1" "$file1" "$(cat "$BD/fp-load.json")" >> "$RAW"
             mta_stop fpdaemon >/dev/null 2>&1
         done
     done
     rm -f "$BD"/fp.db*
+fi
+
+# ---- 7. profile ------------------------------------------------------------------------
+# Instruction counts (callgrind) do not move with the load on the machine:
+# per warm and negative lookup, and per cold discovery with where it goes.
+cg_total() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}'; }
+cg_incl() {   # FILE FUNCTION -> inclusive instructions of FUNCTION (0 if absent)
+    callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+        awk -v f="$2" '{ n = $NF; sub(/ \[.*/, "", n) } $0 ~ ("[:]" f " ") || $0 ~ ("[:]" f "$") {
+            gsub(",", "", $1); print $1; found = 1; exit } END { if (!found) print 0 }'
+}
+if [[ $SCEN == *" profile "* ]]; then
+    if ! command -v valgrind >/dev/null 2>&1 || ! command -v callgrind_annotate >/dev/null 2>&1 ||
+       ! command -v callgrind_control >/dev/null 2>&1; then
+        kv profile_skipped "valgrind (callgrind) is not installed"
+    else
+        say "profile: instruction counts with callgrind"
+        rm -f "$BD"/cg.* "$BD"/cgp.db*
+        head -200 "$BULK" > "$BD/bulk200"
+        daemon_conf "$BD/cgp.conf" "inet:2620@$IP" "unix:$BD/cgp-milter.sock" "$BD/cgp.db" \
+            "$BD/cgp.pid"
+        flush_lab_dns
+        (cd "$BD" && mta_start cgdaemon valgrind --tool=callgrind \
+            --callgrind-out-file="$BD/cg.out" "$DAEMON" -f -c "$BD/cgp.conf")
+        wait_port "$IP:2620" 600 || die "the daemon under callgrind does not listen"
+        cgp=$(pid_of cgdaemon)
+        CG="inet:$IP:2620"
+        callgrind_control -z "$cgp" >/dev/null 2>&1
+        ns "$SMLOAD" -j -c 50 -n 200 -T 300 -w 120000 -R 5 -k "file:$BD/bulk200" "$CG" \
+            > "$BD/cg-cold.json" 2>>"$OUT/logs/load.err"
+        callgrind_control -d "$cgp" >/dev/null 2>&1          # cg.out.1: 200 discoveries
+        for d in no-txt.sts-lab.test http-404.sts-lab.test; do
+            ns "$SMLOAD" -j -n 1 -T 120 -w 120000 -R 20 -k "hot:$d" "$CG" >/dev/null 2>&1
+        done
+        sleep 1
+        for k in "uniform:200:d%d.sts-bulk.test" hot:no-txt.sts-lab.test hot:http-404.sts-lab.test; do
+            callgrind_control -z "$cgp" >/dev/null 2>&1
+            ns "$SMLOAD" -j -c 8 -n 20000 -T 300 -k "$k" "$CG" > "$BD/cg-load.json" 2>>"$OUT/logs/load.err"
+            callgrind_control -d "$cgp" >/dev/null 2>&1      # cg.out.2, .3, .4
+        done
+        mta_stop cgdaemon >/dev/null 2>&1
+        c1=$BD/cg.out.1
+        if [ -s "$c1" ] && [ -s "$BD/cg.out.4" ]; then
+            printf '{"scenario": "profile", "server": "ours", "variant": "cold", "conc": 50, "run": 1, "rc": 0, "result": {"discoveries": 200, "total": %s, "worker": %s, "handshake": %s, "ssl_ctx_new": %s, "ca_load": %s, "cert_decode": %s, "ecdsa_verify": %s, "unbound": %s, "sqlite": %s, "answered": %s}}\n' \
+                "$(cg_total "$c1")" "$(cg_incl "$c1" worker_main)" "$(cg_incl "$c1" SSL_do_handshake)" \
+                "$(cg_incl "$c1" SSL_CTX_new_ex)" "$(cg_incl "$c1" X509_STORE_load_file_ex)" \
+                "$(cg_incl "$c1" d2i_X509)" "$(cg_incl "$c1" ECDSA_verify)" \
+                "$(cg_incl "$c1" mtasts_resolver_process)" "$(cg_incl "$c1" sqlite3_step)" \
+                "$(sed -n 's/.*"answered": *\([0-9]*\).*/\1/p' "$BD/cg-cold.json")" >> "$RAW"
+            i=2
+            for v in warm no-txt fetch-failed; do
+                printf '{"scenario": "profile", "server": "ours", "variant": "%s", "conc": 8, "run": 1, "rc": 0, "result": {"lookups": 20000, "total": %s, "mapd": %s}}\n' \
+                    "$v" "$(cg_total "$BD/cg.out.$i")" "$(cg_incl "$BD/cg.out.$i" mapd_loop)" >> "$RAW"
+                i=$((i + 1))
+            done
+        else
+            kv profile_skipped "callgrind left no dumps (see $LAB/logs/cgdaemon.out)"
+        fi
+    fi
 fi
 
 # ---- report --------------------------------------------------------------------------
@@ -518,3 +623,7 @@ kv load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 kv duration_s "$(( $(date +%s) - T0 ))"
 python3 "$SRC/report.py" "$OUT/meta" "$RAW" > "$OUT/report.md" || die "report.py failed"
 say "report written: $OUT/report.md"
+if [ -n "${BENCH_PUBLISH:-}" ]; then
+    cp "$OUT/report.md" "$BENCH_PUBLISH" || die "cannot write $BENCH_PUBLISH"
+    say "published: $BENCH_PUBLISH"
+fi

@@ -6,13 +6,16 @@
 # pipelined, with reconnects and threads, and over a unix socket.  Checks
 # that the counts add up (sent = replies + unfinished), that every reply is
 # the expected one and that nothing failed; then stops the servers and
-# checks their own counts.  Output is TAP.  It measures nothing worth
-# publishing: baseline.sh does that.
+# checks their own counts; then smload's -R and -i, and that smtpload and
+# noop-milter refuse addresses off loopback.  Output is TAP.  It measures
+# nothing worth publishing: run.sh and baseline.sh do that.
 set -u
 
 top_builddir=${top_builddir:-$(cd "$(dirname "$0")/../.." && pwd)}
 SMLOAD=${SMLOAD:-$top_builddir/tests/bench/smload}
 ECHO_SM=${ECHO_SM:-$top_builddir/tests/bench/echo-sm}
+SMTPLOAD=${SMTPLOAD:-$top_builddir/tests/bench/smtpload}
+NOOP=${NOOP:-$top_builddir/tests/bench/noop-milter}
 SECS=${BENCH_SECONDS:-2}
 
 for prog in "$SMLOAD" "$ECHO_SM"; do
@@ -149,6 +152,53 @@ if start_echo unix -l "unix:$tmp/sock" -r "OK secure match=.test"; then
 	wait "$server_pid"
 else
 	notok "echo-sm on a unix socket did not start"
+fi
+
+# -R: a TEMP reply is asked again; nothing is final, so nothing is timed.
+if start_echo temp -l inet:127.0.0.1:0 -r "TEMP pending"; then
+	"$SMLOAD" --json -c 2 -n 2 -T 0.5 -R 10 "$addr" >"$tmp/out" 2>&1
+	retries=$(field retries)
+	if [ "$(field answered)" = 0 ] && [ "${retries:-0}" -ge 20 ] &&
+	    [ "$(field sent)" -eq "$(( $(field replies) + $(field unfinished) ))" ]; then
+		ok "-R: TEMP asked again ($retries retries), never final"
+	else
+		notok "-R: answered $(field answered), retries $retries"
+	fi
+	kill -TERM "$server_pid"
+	wait "$server_pid"
+else
+	notok "echo-sm for TEMP replies did not start"
+fi
+# -i: 10 lock-step requests with 20 ms between them take at least 180 ms.
+if start_echo pause -l inet:127.0.0.1:0; then
+	"$SMLOAD" --json -c 1 -n 10 -T 5 -i 20 "$addr" >"$tmp/out" 2>&1
+	if [ "$(field replies)" = 10 ] && awk -v e="$(field elapsed_s)" \
+	    'BEGIN { exit !(e >= 0.18 && e < 3) }'; then
+		ok "-i: 10 requests 20 ms apart in $(field elapsed_s) s"
+	else
+		notok "-i: $(field replies) replies in $(field elapsed_s) s"
+	fi
+	kill -TERM "$server_pid"
+	wait "$server_pid"
+else
+	notok "echo-sm for -i did not start"
+fi
+if "$SMLOAD" -d 2 -R 5 -n 1 "inet:127.0.0.1:1" >"$tmp/out" 2>&1; then
+	notok "-R with -d 2 accepted"
+else
+	ok "-R needs lock-step (-d 1)"
+fi
+if [ -x "$SMTPLOAD" ] && ! "$SMTPLOAD" -n 1 -T 1 -r a@b.test \
+    inet:192.0.2.1:25 >"$tmp/out" 2>&1 && grep -q 'not a loopback' "$tmp/out"; then
+	ok "smtpload refuses a non-loopback target"
+else
+	notok "smtpload and a non-loopback target"
+fi
+if [ -x "$NOOP" ] && ! "$NOOP" -T 1 -p inet:2999@192.0.2.1 >"$tmp/out" 2>&1 &&
+    grep -q 'only inet:PORT@127.x' "$tmp/out"; then
+	ok "noop-milter refuses a non-loopback address"
+else
+	notok "noop-milter and a non-loopback address"
 fi
 
 if "$SMLOAD" -n 1 -T 1 inet:192.0.2.1:2600 >"$tmp/out" 2>&1; then
