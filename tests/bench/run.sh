@@ -38,6 +38,7 @@
 #   BENCH_RUNS (3)   runs per figure (odd); BENCH_SECS (5) seconds per timed run
 #   BENCH_SCENARIOS  subset, e.g. "warm cold" (default: all seven)
 #   BENCH_PUBLISH    also copy the report there (make bench-report: BENCHMARKS.md)
+#   BENCH_NOTES      analysis appended to the report (tests/bench/notes.md; "": none)
 #   BENCH_OUT        output directory (default $top_builddir/bench-report)
 #   BENCH_RETRY_MS   smload -R for our map server in the cold scenario (5)
 #   BENCH_NOTE       a line for the report (e.g. "machine shared with builds")
@@ -395,15 +396,18 @@ if [[ $SCEN == *" negative "* ]]; then
     say "negative answers"
     for r in $(seq 1 "$RUNS"); do
         for s in $(rotate "$r" ours $RESOLVERS); do
-            record negative "$s" warm-reference 64 "$r" "$(pid_of $s)" \
-                ns "$SMLOAD" -j -c 64 -n 0 -T "$SECS" -k "uniform:$NBULK:d%d.sts-bulk.test" \
-                "$(target_of $s)"
-            record negative "$s" no-txt 64 "$r" "$(pid_of $s)" \
-                ns "$SMLOAD" -j -c 64 -n 0 -T "$SECS" -w 30000 -k hot:no-txt.sts-lab.test \
-                -e "NOTFOUND " "$(target_of $s)"
-            record negative "$s" fetch-failed 64 "$r" "$(pid_of $s)" \
-                ns "$SMLOAD" -j -c 64 -n 0 -T "$SECS" -w 30000 -k hot:http-404.sts-lab.test \
-                -e "NOTFOUND " "$(target_of $s)"
+            # the three in turn too: a trend within a round must not
+            # always fall on the same one
+            for v in $(rotate "$r" warm-reference no-txt fetch-failed); do
+                case $v in
+                    warm-reference) k=uniform:$NBULK:d%d.sts-bulk.test; e=$(expect_of $s) ;;
+                    no-txt) k=hot:no-txt.sts-lab.test; e="NOTFOUND " ;;
+                    fetch-failed) k=hot:http-404.sts-lab.test; e="NOTFOUND " ;;
+                esac
+                record negative "$s" $v 64 "$r" "$(pid_of $s)" \
+                    ns "$SMLOAD" -j -c 64 -n 0 -T "$SECS" -w 30000 -k "$k" -e "$e" \
+                    "$(target_of $s)"
+            done
         done
     done
 fi
@@ -621,7 +625,11 @@ fi
 # ---- report --------------------------------------------------------------------------
 kv load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 kv duration_s "$(( $(date +%s) - T0 ))"
-python3 "$SRC/report.py" "$OUT/meta" "$RAW" > "$OUT/report.md" || die "report.py failed"
+# BENCH_NOTES: a hand-written analysis appended to the report (default
+# tests/bench/notes.md; say which run it analyses), "" for none.
+NOTES=${BENCH_NOTES-$SRC/notes.md}
+[ -n "$NOTES" ] && [ ! -r "$NOTES" ] && NOTES=
+python3 "$SRC/report.py" "$OUT/meta" "$RAW" $NOTES > "$OUT/report.md" || die "report.py failed"
 say "report written: $OUT/report.md"
 if [ -n "${BENCH_PUBLISH:-}" ]; then
     cp "$OUT/report.md" "$BENCH_PUBLISH" || die "cannot write $BENCH_PUBLISH"
