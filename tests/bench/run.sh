@@ -107,6 +107,13 @@ if [ -z "$RES_BIN" ] && [ "$RESOLVER" = 1 ]; then
           die "apt-get install postfix-mta-sts-resolver failed"; }
     rm -f "${TMPDIR:-/tmp}/bench-apt.$$"
     RES_BIN=$(command -v mta-sts-daemon || true)
+    # The package's scripts start its service where nothing forbids it
+    # (policy-rc.d): stop what this install started, leave nothing behind.
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+        systemctl stop postfix-mta-sts-resolver >/dev/null 2>&1 || true
+    elif [ -x /etc/init.d/postfix-mta-sts-resolver ]; then
+        /etc/init.d/postfix-mta-sts-resolver stop >/dev/null 2>&1 || true
+    fi
 fi
 HAVE_RES=0
 if [ "$RESOLVER" != 0 ] && [ -n "$RES_BIN" ]; then HAVE_RES=1; fi
