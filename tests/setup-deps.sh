@@ -9,7 +9,7 @@ libmilter-dev libssl-dev libcurl4-openssl-dev libunbound-dev libevent-dev
 libsqlite3-dev libidn2-dev
 clang libclang-rt-14-dev mandoc python3 sqlite3 openssl curl ca-certificates
 iproute2 procps psmisc nginx unbound unbound-host nsd ldnsutils bind9-dnsutils
-miltertest swaks libopensmtpd-dev systemd"
+miltertest swaks systemd"
 
 missing=""
 for p in $PKGS; do
