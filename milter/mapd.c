@@ -78,6 +78,14 @@
 #define HOLD		1	/* handle_request: answer later */
 /* Idle connections are looked for at most this often. */
 #define EXPIRE_EVERY_MS	100
+/*
+ * Postfix and Sendmail write each request whole, so one still coming in
+ * after this long is a client that dribbles bytes to keep its slot; the
+ * idle timeout alone would let it, as every byte restarts that clock.
+ */
+#define REQUEST_DEADLINE_MS	5000
+/* At the cap, a request this old may give way to a new connection. */
+#define REQUEST_STALLED_MS	1000
 #define NEVENTS		128	/* events taken per epoll_wait */
 /* epoll data of the two descriptors that are no client */
 static char		 ev_wake, ev_listen;
@@ -88,6 +96,7 @@ struct client {
 	uint32_t		 events;	/* epoll interest */
 	int			 eof;		/* peer closed its side */
 	uint64_t		 last_ms;	/* last byte in or out */
+	uint64_t		 req_ms;	/* first byte of a partial request */
 	struct mtasts_netstring	 ns;
 	struct mtasts_buf	 out;
 	size_t			 outoff;	/* bytes of out already sent */
@@ -426,26 +435,42 @@ peer_name(int fd, const struct sockaddr_storage *ss, char *out, size_t n)
 /*
  * At the cap, the connection silent for longest gives way, provided it
  * is between requests: Postfix keeps idle connections open for reuse and
- * simply reconnects.  Returns 1 when room was made.
+ * simply reconnects.  When every one is busy, the oldest request still
+ * coming in after REQUEST_STALLED_MS gives way instead, so that clients
+ * sending partial requests cannot keep the MTA out.  Returns 1 when room
+ * was made.
  */
 static int
 evict_idle(void)
 {
-	size_t	i, best = SIZE_MAX;
+	const struct client	*c;
+	uint64_t		 now = now_ms();
+	size_t			 i, best = SIZE_MAX, stalled = SIZE_MAX;
 
 	for (i = 0; i < M.nclients; i++) {
-		if (mtasts_netstring_partial(&M.clients[i]->ns) ||
-		    M.clients[i]->out.len > M.clients[i]->outoff ||
-		    M.clients[i]->held != NULL)
+		c = M.clients[i];
+		if (c->out.len > c->outoff || c->held != NULL)
 			continue;
-		if (best == SIZE_MAX ||
-		    M.clients[i]->last_ms < M.clients[best]->last_ms)
+		if (mtasts_netstring_partial(&c->ns)) {
+			if (now - c->req_ms >= REQUEST_STALLED_MS &&
+			    (stalled == SIZE_MAX ||
+			    c->req_ms < M.clients[stalled]->req_ms))
+				stalled = i;
+			continue;
+		}
+		if (best == SIZE_MAX || c->last_ms < M.clients[best]->last_ms)
 			best = i;
 	}
-	if (best == SIZE_MAX)
-		return 0;
-	client_close(best, "idle connection closed to make room");
-	return 1;
+	if (best != SIZE_MAX) {
+		client_close(best, "idle connection closed to make room");
+		return 1;
+	}
+	if (stalled != SIZE_MAX) {
+		client_close(stalled, "request still incomplete, given "
+		    "up to make room");
+		return 1;
+	}
+	return 0;
 }
 
 static void
@@ -731,9 +756,13 @@ feed(struct client *c, const char *p, size_t n,
 	enum mtasts_netstring_status	 st;
 	const char			*pl;
 	size_t				 used, plen;
+	uint64_t			 now = now_ms();
 	int				 rc;
 
 	while (n > 0) {
+		/* A request starts with the first byte after the last one. */
+		if (!mtasts_netstring_partial(&c->ns))
+			c->req_ms = now;
 		st = mtasts_netstring_feed(&c->ns, p, n, &used);
 		p += used;
 		n -= used;
@@ -918,26 +947,43 @@ serve_held(const struct mtasts_config *cfg)
 	return waiting;
 }
 
-/* Close clients silent for idle_ms; returns the ms until the next one. */
+/*
+ * Close clients silent for idle_ms, and those whose request is not whole
+ * REQUEST_DEADLINE_MS (or idle_ms, if shorter) after its first byte;
+ * returns the ms until the next such moment.
+ */
 static int
 expire_idle(uint64_t idle_ms)
 {
-	uint64_t	now = now_ms(), left, wait = POLL_MAX_MS;
-	size_t		i;
+	const struct client	*c;
+	uint64_t		 now = now_ms(), left, wait = POLL_MAX_MS;
+	uint64_t		 req_max;
+	size_t			 i;
 
+	req_max = idle_ms < REQUEST_DEADLINE_MS ? idle_ms :
+	    REQUEST_DEADLINE_MS;
 	for (i = M.nclients; i-- > 0;) {
-		if (M.clients[i]->held != NULL) {
+		c = M.clients[i];
+		if (c->held != NULL) {
 			/* waiting for us, not silent: retried soon */
 			wait = HOLD_POLL_MS;
 			continue;
 		}
-		if (now - M.clients[i]->last_ms >= idle_ms) {
-			client_close(i, mtasts_netstring_partial(
-			    &M.clients[i]->ns) ? "request not completed in "
-			    "time" : NULL);
+		if (mtasts_netstring_partial(&c->ns)) {
+			if (now - c->req_ms >= req_max) {
+				client_close(i, "request not completed in "
+				    "time");
+				continue;
+			}
+			left = c->req_ms + req_max - now;
+			if (left < wait)
+				wait = left;
+		}
+		if (now - c->last_ms >= idle_ms) {
+			client_close(i, NULL);
 			continue;
 		}
-		left = M.clients[i]->last_ms + idle_ms - now;
+		left = c->last_ms + idle_ms - now;
 		if (left < wait)
 			wait = left;
 	}

@@ -192,6 +192,36 @@ def cmd_race(port, slow, fast):
     print("|".join(got))
 
 
+def cmd_dribble(port, n, key):
+    """n clients that start a request and then send one byte every 0.25 s,
+    never finishing it (bounded: 8 s).  After 1.5 s a new client asks for
+    key.  Prints its reply ("refused" when it got none) and how many of the
+    dribbling clients the server had closed by the end."""
+    socks = [connect(port) for _ in range(int(n))]
+    for s in socks:
+        s.sendall(b"9000:" + MAP.encode() + b" ")
+    start = time.time()
+    closed = set()
+    reply = None
+    while time.time() - start < 8 and len(closed) < len(socks):
+        for i, s in enumerate(socks):
+            if i in closed:
+                continue
+            try:
+                s.sendall(b"a")
+            except OSError:
+                closed.add(i)
+        if reply is None and time.time() - start >= 1.5:
+            try:
+                reply = ask(port, key)
+            except (EOFError, OSError):
+                reply = "refused"
+        time.sleep(0.25)
+    for s in socks:
+        s.close()
+    print("%s|%d/%d" % (reply, len(closed), len(socks)))
+
+
 def count_reloads(log):
     with open(log, errors="replace") as f:
         return sum(1 for line in f if "info: reloaded " in line)
@@ -231,6 +261,8 @@ def main(argv):
         cmd_reload(port, rest[0], rest[1], rest[2])
     elif cmd == "race":
         cmd_race(port, rest[0], rest[1])
+    elif cmd == "dribble":
+        cmd_dribble(port, rest[0], rest[1])
     elif cmd == "wait":
         cmd_wait(port, rest[0], rest[1], rest[2])
     else:

@@ -301,6 +301,18 @@ sleep 0.5
 grep -q 'reload: DnsTimeout changed; a restart is needed' "$tmp/daemon.log" &&
     ok "an engine parameter waits for a restart, with a warning" ||
     not_ok "an engine parameter waits for a restart, with a warning"
+# Clients that keep a request open by sending a byte at a time: each
+# byte restarts the idle clock, so the request itself has a deadline, and
+# at MapMaxClients a stalled request gives way to a new connection.
+echo "MapMaxClients 4" >>"$tmp/conf"
+kill -HUP "$pid"
+sleep 0.5
+expect "4 clients dribbling requests at MapMaxClients 4: a new client is answered, each dribbler closed" \
+    "NOTFOUND |4/4" "$(nsc dribble "$port" 4 nopolicy.test)"
+grep -q 'request still incomplete, given up to make room' "$tmp/daemon.log" &&
+    grep -q 'request not completed in time' "$tmp/daemon.log" &&
+    ok "the stalled requests are logged" ||
+    not_ok "the stalled requests are logged"
 kill -TERM "$pid"
 wait "$pid"
 expect "SIGTERM: exit status 0" 0 "$?"
