@@ -179,9 +179,18 @@ parse_inet(const char *rest, int family, struct sockaddr_storage *ss,
 		mtasts_diag_add(diag, 0, 0, "socket %s: bad port", spec);
 		return -1;
 	}
+	/*
+	 * No default address: the map would answer the whole network, and
+	 * inet:PORT means every interface to libmilter but not to Postfix.
+	 */
+	if (at == NULL) {
+		mtasts_diag_add(diag, 0, 0, "socket %s: name the address to "
+		    "listen on, e.g. %s@%s", spec, spec, family == AF_INET ?
+		    "127.0.0.1" : "::1");
+		return -1;
+	}
 	memset(ss, 0, sizeof(*ss));
-	if (at != NULL && (strlen(at + 1) == 0 ||
-	    strlen(at + 1) >= sizeof(host))) {
+	if (strlen(at + 1) == 0 || strlen(at + 1) >= sizeof(host)) {
 		mtasts_diag_add(diag, 0, 0, "socket %s: bad address", spec);
 		return -1;
 	}

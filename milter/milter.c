@@ -29,7 +29,9 @@
 #include <config.h>
 
 #include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -659,6 +661,53 @@ unix_path(const char *spec)
 }
 
 int
+milter_check_socket(const char *spec, struct mtasts_diag *diag)
+{
+	const char	*rest = NULL, *at;
+	size_t		 i, plen;
+	unsigned long	 port = 0;
+
+	if (strncmp(spec, "unix:", 5) == 0 || strncmp(spec, "local:", 6) == 0 ||
+	    spec[0] == '/') {
+		rest = spec[0] == '/' ? spec : strchr(spec, ':') + 1;
+		/* libmilter would take a relative path from the cwd, "/". */
+		if (rest[0] != '/' ||
+		    strlen(rest) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			mtasts_diag_add(diag, 0, 0, "Socket %s: the path must "
+			    "be absolute and shorter than %zu bytes", spec,
+			    sizeof(((struct sockaddr_un *)0)->sun_path));
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(spec, "inet:", 5) == 0)
+		rest = spec + 5;
+	else if (strncmp(spec, "inet6:", 6) == 0)
+		rest = spec + 6;
+	if (rest == NULL) {
+		mtasts_diag_add(diag, 0, 0, "Socket %s: expected inet:PORT@HOST"
+		    ", inet6:PORT@HOST or unix:PATH", spec);
+		return -1;
+	}
+	at = strchr(rest, '@');
+	plen = at != NULL ? (size_t)(at - rest) : strlen(rest);
+	for (i = 0; i < plen && i < 6 && rest[i] >= '0' && rest[i] <= '9'; i++)
+		port = port * 10 + (unsigned long)(rest[i] - '0');
+	/* libmilter would wrap 99999 silently, and take 0 as "any port". */
+	if (plen == 0 || i != plen || port == 0 || port > 65535) {
+		mtasts_diag_add(diag, 0, 0, "Socket %s: the port must be a "
+		    "number from 1 to 65535", spec);
+		return -1;
+	}
+	if (at != NULL && (at[1] == '\0' || strpbrk(at + 1, " \t@") != NULL)) {
+		mtasts_diag_add(diag, 0, 0, "Socket %s: bad host after '@'",
+		    spec);
+		return -1;
+	}
+	return 0;
+}
+
+int
 milter_setup(const struct mtasts_config *cfg, uid_t uid, gid_t gid,
     struct mtasts_diag *diag)
 {
@@ -671,6 +720,8 @@ milter_setup(const struct mtasts_config *cfg, uid_t uid, gid_t gid,
 		mtasts_diag_add(diag, 0, 0, "Socket is not set");
 		return -1;
 	}
+	if (milter_check_socket(cfg->milter_socket, diag) == -1)
+		return -1;
 	memset(&desc, 0, sizeof(desc));
 	desc.xxfi_name = (char *)MILTER_NAME;
 	desc.xxfi_version = SMFI_VERSION;

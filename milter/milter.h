@@ -27,6 +27,13 @@ int	milter_setup(const struct mtasts_config *cfg, uid_t uid, gid_t gid,
 	    struct mtasts_diag *diag);
 
 /*
+ * Check a Socket value as libmilter will read it: inet:PORT[@HOST],
+ * inet6:PORT[@HOST], unix:PATH or local:PATH (absolute, fits sun_path).
+ * Returns 0, or -1 with the reason in diag.
+ */
+int	milter_check_socket(const char *spec, struct mtasts_diag *diag);
+
+/*
  * Hand the milter its engine (borrowed; it must outlive the milter).  Call
  * after milter_setup and before milter_run: no callback runs before then.
  */

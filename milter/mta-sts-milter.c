@@ -193,6 +193,9 @@ check_more(const struct mtasts_config *cfg, struct mtasts_diag *diag)
 	if (cfg->map_socket != NULL && mapd_parse_socket(cfg->map_socket, &ss,
 	    &len, diag) == -1)
 		rc = -1;
+	if (cfg->milter_socket != NULL &&
+	    milter_check_socket(cfg->milter_socket, diag) == -1)
+		rc = -1;
 	if (cfg->user_id != NULL) {
 		(void)snprintf(user, sizeof(user), "%s", cfg->user_id);
 		if ((colon = strchr(user, ':')) != NULL)

@@ -126,6 +126,18 @@ case "$rc $out" in
 1*MapSocketMode*) ok "-n refuses a bad MapSocketMode" ;;
 *)	not_ok "-n refuses a bad MapSocketMode" "rc $rc: $out" ;;
 esac
+# Socket values libmilter would bend (99999 wraps, 0 is any port, a
+# relative path), and a map socket without an address (every interface).
+for bad in 'Socket inet:99999@127.0.0.1' 'Socket inet:0@127.0.0.1' \
+    'Socket unix:relative.sock' 'Socket foo:bar' 'MapSocket inet:2600'; do
+	printf '%s\nDatabase %s/db/p.db\n' "$bad" "$tmp" >"$tmp/bad3.conf"
+	out=$("$bin" -n -c "$tmp/bad3.conf" 2>&1)
+	rc=$?
+	case "$rc $out" in
+	1*"${bad#* }"*) ok "-n refuses '$bad'" ;;
+	*)	not_ok "-n refuses '$bad'" "rc $rc: $out" ;;
+	esac
+done
 out=$("$bin" -n -c "$tmp/missing.conf" 2>&1)
 expect "-n on a missing file exits 1" 1 "$?"
 
