@@ -42,6 +42,8 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -55,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -180,7 +183,78 @@ fatal(const struct mtasts_diag *diag, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- -n */
 
-/* The checks of -n beyond the loader's: sockets and the user. */
+/*
+ * A file the engine opens only once it starts; -n says now what would
+ * stop the start.  want: R_OK for a file, X_OK for a program; dir: 1
+ * when it must be a directory.
+ */
+static int
+check_path(const char *cfgpath, const char *name, const char *path,
+    int want, int dir, struct mtasts_diag *diag)
+{
+	struct stat	st;
+
+	if (path == NULL)
+		return 0;
+	if (stat(path, &st) == -1)
+		goto sys;
+	if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+		mtasts_diag_add(diag, 0, 0, "%s: %s %s: not a %s", cfgpath,
+		    name, path, dir ? "directory" : "regular file");
+		return -1;
+	}
+	if (access(path, want) == 0)
+		return 0;
+sys:
+	mtasts_diag_add(diag, 0, 0, "%s: %s %s: %s", cfgpath, name, path,
+	    strerror(errno));
+	return -1;
+}
+
+/* Whether any domain may bounce, which needs SendmailPath. */
+static int
+uses_bounce(const struct mtasts_config *cfg)
+{
+	const char	*colon;
+	size_t		 i;
+
+	if (cfg->failure_action == MTASTS_FAIL_BOUNCE)
+		return 1;
+	for (i = 0; i < cfg->domain_failure_action.n; i++)
+		if ((colon = strrchr(cfg->domain_failure_action.v[i],
+		    ':')) != NULL && strcasecmp(colon + 1, "bounce") == 0)
+			return 1;
+	return 0;
+}
+
+/* A ResolverForwarders entry as libunbound takes it: ADDR or ADDR@PORT. */
+static int
+check_forwarder(const char *cfgpath, const char *fwd,
+    struct mtasts_diag *diag)
+{
+	char		 addr[INET6_ADDRSTRLEN + 8], *at, *end;
+	unsigned char	 buf[sizeof(struct in6_addr)];
+	long		 port;
+
+	(void)snprintf(addr, sizeof(addr), "%s", fwd);
+	if ((at = strchr(addr, '@')) != NULL) {
+		*at = '\0';
+		errno = 0;
+		port = strtol(at + 1, &end, 10);
+		if (at[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
+			goto bad;
+	}
+	if (strlen(fwd) < sizeof(addr) &&
+	    (inet_pton(AF_INET, addr, buf) == 1 ||
+	    inet_pton(AF_INET6, addr, buf) == 1))
+		return 0;
+bad:
+	mtasts_diag_add(diag, 0, 0, "%s: ResolverForwarders: '%s' is not "
+	    "an IP address, with @port if not 53", cfgpath, fwd);
+	return -1;
+}
+
+/* The checks of -n beyond the loader's: sockets, files and the user. */
 static int
 check_more(const struct mtasts_config *cfg, struct mtasts_diag *diag)
 {
@@ -188,6 +262,7 @@ check_more(const struct mtasts_config *cfg, struct mtasts_diag *diag)
 	socklen_t		 len;
 	struct passwd		*pw;
 	char			 user[256], *colon;
+	size_t			 i;
 	int			 rc = 0;
 
 	if (cfg->map_socket != NULL && mapd_parse_socket(cfg->map_socket, &ss,
@@ -196,6 +271,21 @@ check_more(const struct mtasts_config *cfg, struct mtasts_diag *diag)
 	if (cfg->milter_socket != NULL &&
 	    milter_check_socket(cfg->milter_socket, diag) == -1)
 		rc = -1;
+	if (check_path(cfg->path, "ResolverConfig", cfg->resolver_config,
+	    R_OK, 0, diag) == -1 ||
+	    check_path(cfg->path, "TrustAnchorFile", cfg->trust_anchor_file,
+	    R_OK, 0, diag) == -1 ||
+	    check_path(cfg->path, "CAFile", cfg->ca_file, R_OK, 0,
+	    diag) == -1 ||
+	    check_path(cfg->path, "CAPath", cfg->ca_path, R_OK | X_OK, 1,
+	    diag) == -1 ||
+	    (uses_bounce(cfg) && check_path(cfg->path, "SendmailPath",
+	    cfg->sendmail_path, X_OK, 0, diag) == -1))
+		rc = -1;
+	for (i = 0; i < cfg->resolver_forwarders.n; i++)
+		if (check_forwarder(cfg->path, cfg->resolver_forwarders.v[i],
+		    diag) == -1)
+			rc = -1;
 	if (cfg->user_id != NULL) {
 		(void)snprintf(user, sizeof(user), "%s", cfg->user_id);
 		if ((colon = strchr(user, ':')) != NULL)

@@ -127,9 +127,12 @@ case "$rc $out" in
 *)	not_ok "-n refuses a bad MapSocketMode" "rc $rc: $out" ;;
 esac
 # Socket values libmilter would bend (99999 wraps, 0 is any port, a
-# relative path), and a map socket without an address (every interface).
+# relative path), a map socket without an address (every interface), and
+# files or forwarders the engine would only trip over once started.
 for bad in 'Socket inet:99999@127.0.0.1' 'Socket inet:0@127.0.0.1' \
-    'Socket unix:relative.sock' 'Socket foo:bar' 'MapSocket inet:2600'; do
+    'Socket unix:relative.sock' 'Socket foo:bar' 'MapSocket inet:2600' \
+    "ResolverConfig $tmp/none.conf" 'ResolverForwarders notanip' \
+    "CAFile $tmp/none.pem" "TrustAnchorFile $tmp"; do
 	printf '%s\nDatabase %s/db/p.db\n' "$bad" "$tmp" >"$tmp/bad3.conf"
 	out=$("$bin" -n -c "$tmp/bad3.conf" 2>&1)
 	rc=$?
