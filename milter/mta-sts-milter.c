@@ -239,7 +239,6 @@ check_forwarder(const char *cfgpath, const char *fwd,
 	(void)snprintf(addr, sizeof(addr), "%s", fwd);
 	if ((at = strchr(addr, '@')) != NULL) {
 		*at = '\0';
-		errno = 0;
 		port = strtol(at + 1, &end, 10);
 		if (at[1] == '\0' || *end != '\0' || port < 1 || port > 65535)
 			goto bad;
@@ -271,16 +270,20 @@ check_more(const struct mtasts_config *cfg, struct mtasts_diag *diag)
 	if (cfg->milter_socket != NULL &&
 	    milter_check_socket(cfg->milter_socket, diag) == -1)
 		rc = -1;
+	/* Each is checked, so that -n lists every problem at once. */
 	if (check_path(cfg->path, "ResolverConfig", cfg->resolver_config,
-	    R_OK, 0, diag) == -1 ||
-	    check_path(cfg->path, "TrustAnchorFile", cfg->trust_anchor_file,
-	    R_OK, 0, diag) == -1 ||
-	    check_path(cfg->path, "CAFile", cfg->ca_file, R_OK, 0,
-	    diag) == -1 ||
-	    check_path(cfg->path, "CAPath", cfg->ca_path, R_OK | X_OK, 1,
-	    diag) == -1 ||
-	    (uses_bounce(cfg) && check_path(cfg->path, "SendmailPath",
-	    cfg->sendmail_path, X_OK, 0, diag) == -1))
+	    R_OK, 0, diag) == -1)
+		rc = -1;
+	if (check_path(cfg->path, "TrustAnchorFile", cfg->trust_anchor_file,
+	    R_OK, 0, diag) == -1)
+		rc = -1;
+	if (check_path(cfg->path, "CAFile", cfg->ca_file, R_OK, 0, diag) == -1)
+		rc = -1;
+	if (check_path(cfg->path, "CAPath", cfg->ca_path, R_OK | X_OK, 1,
+	    diag) == -1)
+		rc = -1;
+	if (uses_bounce(cfg) && check_path(cfg->path, "SendmailPath",
+	    cfg->sendmail_path, X_OK, 0, diag) == -1)
 		rc = -1;
 	for (i = 0; i < cfg->resolver_forwarders.n; i++)
 		if (check_forwarder(cfg->path, cfg->resolver_forwarders.v[i],
