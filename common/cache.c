@@ -9,25 +9,13 @@
 #include <string.h>
 
 #include "cache.h"
+#include "strutil.h"
 
 struct mtasts_cache {
 	struct mtasts_cache_entry	**bucket;
 	size_t				  nbucket;	/* power of two */
 	size_t				  count;
 };
-
-/* FNV-1a: domains are short and already lower case. */
-static uint32_t
-hash_domain(const char *s)
-{
-	uint32_t	h = 2166136261u;
-
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h;
-}
 
 struct mtasts_cache *
 mtasts_cache_new(size_t hint)
@@ -103,7 +91,7 @@ find_slot(struct mtasts_cache *c, const char *domain, uint32_t h)
 struct mtasts_cache_entry *
 mtasts_cache_get(struct mtasts_cache *c, const char *domain)
 {
-	return *find_slot(c, domain, hash_domain(domain));
+	return *find_slot(c, domain, mtasts_strhash(domain));
 }
 
 /* Put e in place of any entry for the same domain. */
@@ -157,7 +145,7 @@ entry_alloc(const char *domain, const char *const *mx, size_t nmx,
 	e->id = e->data + off;
 	e->nmx = (uint16_t)nmx;
 	e->data_len = (uint32_t)len;
-	e->hash = hash_domain(domain);
+	e->hash = mtasts_strhash(domain);
 	return e;
 }
 
@@ -229,7 +217,7 @@ mtasts_cache_remove(struct mtasts_cache *c, const char *domain)
 {
 	struct mtasts_cache_entry	**pp, *e;
 
-	pp = find_slot(c, domain, hash_domain(domain));
+	pp = find_slot(c, domain, mtasts_strhash(domain));
 	if ((e = *pp) == NULL)
 		return 0;
 	*pp = e->next;

@@ -28,6 +28,7 @@
 #include "mxmatch.h"
 #include "policy.h"
 #include "resolver.h"
+#include "strutil.h"
 #include "txt.h"
 
 /* The fetch gets this long beyond HttpsTimeout before it is abandoned. */
@@ -95,12 +96,6 @@ mtasts_check_txt_verdict_str(enum mtasts_check_txt_verdict v)
 }
 /* ---------------------------------------------------------------- helpers */
 
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-	(void)snprintf(dst, size, "%s", src != NULL ? src : "");
-}
-
 static void __attribute__((format(printf, 3, 4)))
 problem(struct mtasts_check_report *r, int warning, const char *fmt, ...)
 {
@@ -135,11 +130,11 @@ dns_note(struct mtasts_check_dns *d, const struct mtasts_dns_answer *a)
 {
 	d->rcode = a->status;
 	d->secure = a->secure;
-	copy_str(d->canonname, sizeof(d->canonname), a->canonname);
+	mtasts_strcopy(d->canonname, sizeof(d->canonname), a->canonname);
 	if (a->why_bogus != NULL)
-		copy_str(d->why, sizeof(d->why), a->why_bogus);
+		mtasts_strcopy(d->why, sizeof(d->why), a->why_bogus);
 	else if (a->error != NULL)
-		copy_str(d->why, sizeof(d->why), a->error);
+		mtasts_strcopy(d->why, sizeof(d->why), a->error);
 }
 
 static int
@@ -196,7 +191,7 @@ txt_one(struct run *run, const unsigned char *rd, size_t len,
 	if (rc == 1) {
 		/* mtasts_txt_select counts it as a broken candidate too. */
 		t->verdict = MTASTS_CHECK_TXT_INVALID;
-		copy_str(t->reason, sizeof(t->reason),
+		mtasts_strcopy(t->reason, sizeof(t->reason),
 		    "malformed TXT wire data");
 		run->txt_candidates++;
 		run->txt_bad++;
@@ -206,14 +201,14 @@ txt_one(struct run *run, const unsigned char *rd, size_t len,
 	st = mtasts_txt_parse(t->text, t->len, &txt, &diag);
 	if (st == MTASTS_OK) {
 		t->verdict = MTASTS_CHECK_TXT_VALID;
-		copy_str(t->id, sizeof(t->id), txt.id);
+		mtasts_strcopy(t->id, sizeof(t->id), txt.id);
 		run->txt_candidates++;
 	} else if (st == MTASTS_NOPOLICY) {
 		t->verdict = MTASTS_CHECK_TXT_NOT_STS;
 		return;
 	} else {
 		t->verdict = MTASTS_CHECK_TXT_INVALID;
-		copy_str(t->reason, sizeof(t->reason), *mtasts_diag_first(&diag)
+		mtasts_strcopy(t->reason, sizeof(t->reason), *mtasts_diag_first(&diag)
 		    != '\0' ? mtasts_diag_first(&diag) : mtasts_status_str(st));
 		run->txt_candidates++;
 		run->txt_bad++;
@@ -252,9 +247,9 @@ on_txt(void *arg, const struct mtasts_dns_answer *a)
 	run->txt_status = mtasts_txt_select_wire(a->rdata, a->rdlen, a->count,
 	    &txt, &diag);
 	if (run->txt_status == MTASTS_OK)
-		copy_str(r->txt_id, sizeof(r->txt_id), txt.id);
+		mtasts_strcopy(r->txt_id, sizeof(r->txt_id), txt.id);
 	else {
-		copy_str(r->txt_reason, sizeof(r->txt_reason),
+		mtasts_strcopy(r->txt_reason, sizeof(r->txt_reason),
 		    mtasts_diag_first(&diag));
 		if (run->txt_status == MTASTS_INTERNAL)
 			run->nomem = 1;
@@ -340,7 +335,7 @@ on_mx(void *arg, const struct mtasts_dns_answer *a)
 		/* RFC 5321 §5.1: no MX means the domain is its own MX. */
 		r->implicit_mx = 1;
 		r->mx[0].preference = 0;
-		copy_str(r->mx[0].host, sizeof(r->mx[0].host), r->domain);
+		mtasts_strcopy(r->mx[0].host, sizeof(r->mx[0].host), r->domain);
 		r->nmx = 1;
 	}
 	qsort(r->mx, r->nmx, sizeof(r->mx[0]), mx_cmp);
@@ -352,11 +347,11 @@ static void
 dns_ask(struct run *run, struct mtasts_check_dns *d, const char *name,
     int rrtype, mtasts_dns_cb *cb)
 {
-	copy_str(d->qname, sizeof(d->qname), name);
+	mtasts_strcopy(d->qname, sizeof(d->qname), name);
 	if (mtasts_resolver_query(run->res, name, rrtype, cb, run, NULL) !=
 	    MTASTS_OK) {
 		d->rcode = MTASTS_DNS_ERROR;
-		copy_str(d->why, sizeof(d->why), "the query could not be "
+		mtasts_strcopy(d->why, sizeof(d->why), "the query could not be "
 		    "started");
 		return;
 	}
@@ -411,15 +406,15 @@ on_fetch(void *arg, const struct mtasts_fetch_result *res)
 	run->fetch_done = 1;
 	r->fetch_class = res->cls;
 	r->http_status = res->http_status;
-	copy_str(r->url, sizeof(r->url), res->url);
-	copy_str(r->content_type, sizeof(r->content_type), res->content_type);
-	copy_str(r->location, sizeof(r->location), res->location);
-	copy_str(r->primary_ip, sizeof(r->primary_ip), res->primary_ip);
-	copy_str(r->tls_version, sizeof(r->tls_version), res->tls_version);
-	copy_str(r->cert_subject, sizeof(r->cert_subject), res->cert_subject);
-	copy_str(r->cert_issuer, sizeof(r->cert_issuer), res->cert_issuer);
-	copy_str(r->cert_expire, sizeof(r->cert_expire), res->cert_expire);
-	copy_str(r->fetch_error, sizeof(r->fetch_error), res->error);
+	mtasts_strcopy(r->url, sizeof(r->url), res->url);
+	mtasts_strcopy(r->content_type, sizeof(r->content_type), res->content_type);
+	mtasts_strcopy(r->location, sizeof(r->location), res->location);
+	mtasts_strcopy(r->primary_ip, sizeof(r->primary_ip), res->primary_ip);
+	mtasts_strcopy(r->tls_version, sizeof(r->tls_version), res->tls_version);
+	mtasts_strcopy(r->cert_subject, sizeof(r->cert_subject), res->cert_subject);
+	mtasts_strcopy(r->cert_issuer, sizeof(r->cert_issuer), res->cert_issuer);
+	mtasts_strcopy(r->cert_expire, sizeof(r->cert_expire), res->cert_expire);
+	mtasts_strcopy(r->fetch_error, sizeof(r->fetch_error), res->error);
 	mtasts_log(LOG_DEBUG, r->domain, "check: fetch %s: %s %s",
 	    res->url != NULL ? res->url : "", mtasts_fetch_class_str(res->cls),
 	    res->error);
@@ -458,7 +453,7 @@ fetch_run(struct run *run)
 	    on_fetch, run, &fid) != MTASTS_OK) {
 		r->fetched = 1;
 		r->fetch_class = MTASTS_FETCH_INTERNAL;
-		copy_str(r->fetch_error, sizeof(r->fetch_error),
+		mtasts_strcopy(r->fetch_error, sizeof(r->fetch_error),
 		    "the fetch could not be started");
 		return;
 	}
@@ -493,7 +488,7 @@ mx_cover(struct mtasts_check_report *r)
 		for (j = 0; j < r->policy.nmx; j++) {
 			if (mtasts_mx_match(r->policy.mx[j], m->host)) {
 				m->covered = 1;
-				copy_str(m->pattern, sizeof(m->pattern),
+				mtasts_strcopy(m->pattern, sizeof(m->pattern),
 				    r->policy.mx[j]);
 				break;
 			}
@@ -601,7 +596,7 @@ conclude_txt_failed(struct run *run)
 	rc = mtasts_dns_rcode_str(r->txt_dns.rcode);
 	if (run->txt_status == MTASTS_TEMPFAIL) {
 		r->verdict = MTASTS_CHECK_TEMPORARY;
-		copy_str(r->cls, sizeof(r->cls), "dns");
+		mtasts_strcopy(r->cls, sizeof(r->cls), "dns");
 		set_reason(r, "TXT lookup of %s failed (%s%s%s): a sender "
 		    "keeps a cached policy, or tries again later",
 		    r->txt_dns.qname, rc, r->txt_dns.why[0] ? ": " : "",
@@ -612,10 +607,10 @@ conclude_txt_failed(struct run *run)
 	}
 	r->verdict = MTASTS_CHECK_NOPOLICY;
 	if (r->txt_dns.rcode != MTASTS_DNS_OK) {
-		copy_str(r->cls, sizeof(r->cls), "no-txt");
+		mtasts_strcopy(r->cls, sizeof(r->cls), "no-txt");
 		set_reason(r, "no _mta-sts TXT record (%s)", rc);
 	} else {
-		copy_str(r->cls, sizeof(r->cls), txt_class(run));
+		mtasts_strcopy(r->cls, sizeof(r->cls), txt_class(run));
 		set_reason(r, "%s", r->txt_reason);
 		/* A broken record is a mistake; no record is a choice. */
 		if (run->txt_candidates > 0)
@@ -645,7 +640,7 @@ conclude(struct run *run)
 	}
 	if (!r->have_policy) {
 		r->verdict = MTASTS_CHECK_NOPOLICY;
-		copy_str(r->cls, sizeof(r->cls),
+		mtasts_strcopy(r->cls, sizeof(r->cls),
 		    mtasts_fetch_class_str(r->fetch_class));
 		set_reason(r, "TXT id %s is valid, but the policy fetch failed "
 		    "(%s: %s); with nothing cached a sender treats the domain "
@@ -657,7 +652,7 @@ conclude(struct run *run)
 		policy_problems(r);
 		return;
 	}
-	copy_str(r->cls, sizeof(r->cls), "ok");
+	mtasts_strcopy(r->cls, sizeof(r->cls), "ok");
 	switch (r->policy.mode) {
 	case MTASTS_MODE_ENFORCE:
 		r->verdict = MTASTS_CHECK_ENFORCE;
@@ -716,7 +711,7 @@ on_mx_probe(void *arg, const struct mtasts_probe_result *res)
 
 	m->probe = *res;
 	m->probed = 1;
-	copy_str(m->probe_cls, sizeof(m->probe_cls),
+	mtasts_strcopy(m->probe_cls, sizeof(m->probe_cls),
 	    mtasts_probe_class_str(res->cls));
 	m->probe_verdict = mtasts_mxprobe_state_str(
 	    mtasts_mxprobe_state_of(m->probe_cls));
@@ -803,7 +798,7 @@ mx_probe(struct run *run)
 	for (i = 0; i < r->nmx; i++) {
 		x = &run->mxa[i];
 		if (r->mx[i].naddrs == 0) {
-			copy_str(r->mx[i].probe_cls, sizeof(r->mx[i].probe_cls),
+			mtasts_strcopy(r->mx[i].probe_cls, sizeof(r->mx[i].probe_cls),
 			    x->bogus ? "dns-bogus" : x->temp || x->pending ?
 			    "dns-servfail" : "no-address");
 			r->mx[i].probe_verdict = mtasts_mxprobe_state_str(
@@ -892,7 +887,7 @@ mtasts_check_run(const struct mtasts_config *cfg, const char *domain,
 	if (kind == MTASTS_DOMAIN_LITERAL) {
 		r->literal = 1;
 		r->verdict = MTASTS_CHECK_NOPOLICY;
-		copy_str(r->cls, sizeof(r->cls), "literal");
+		mtasts_strcopy(r->cls, sizeof(r->cls), "literal");
 		set_reason(r, "address literal: MTA-STS applies to domain "
 		    "names only");
 		return MTASTS_OK;

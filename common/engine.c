@@ -51,6 +51,7 @@
 #include "mxcheck.h"
 #include "resolver.h"
 #include "store.h"
+#include "strutil.h"
 #include "txt.h"
 
 #define TEMP_LIFETIME		60	/* s, DNS trouble remembered */
@@ -146,18 +147,6 @@ now_s(const struct mtasts_engine *e)
 	return (int64_t)time(NULL);
 }
 
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-	size_t	n = src != NULL ? strlen(src) : 0;
-
-	if (n >= size)
-		n = size - 1;
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* ---------------------------------------------------------------- answers */
 
 const char *
@@ -179,13 +168,13 @@ mtasts_answer_clear(struct mtasts_answer *a)
 static enum mtasts_status
 answer_fill(const struct mtasts_cache_entry *ent, struct mtasts_answer *out)
 {
-	copy_str(out->id, sizeof(out->id), ent->id);
+	mtasts_strcopy(out->id, sizeof(out->id), ent->id);
 	out->fetched_at = ent->fetched_at;
 	out->expires_at = ent->expires_at;
 	switch (ent->kind) {
 	case MTASTS_CACHE_POLICY:
 		if ((out->entry = mtasts_cache_entry_dup(ent)) == NULL) {
-			copy_str(out->reason, sizeof(out->reason),
+			mtasts_strcopy(out->reason, sizeof(out->reason),
 			    "out of memory");
 			return out->status = MTASTS_INTERNAL;
 		}
@@ -193,10 +182,10 @@ answer_fill(const struct mtasts_cache_entry *ent, struct mtasts_answer *out)
 		out->nmx = ent->nmx;
 		return out->status = MTASTS_OK;
 	case MTASTS_CACHE_NEGATIVE:
-		copy_str(out->reason, sizeof(out->reason), ent->reason);
+		mtasts_strcopy(out->reason, sizeof(out->reason), ent->reason);
 		return out->status = MTASTS_NOPOLICY;
 	default:
-		copy_str(out->reason, sizeof(out->reason), ent->reason);
+		mtasts_strcopy(out->reason, sizeof(out->reason), ent->reason);
 		return out->status = MTASTS_TEMPFAIL;
 	}
 }
@@ -233,7 +222,7 @@ disc_want(struct mtasts_engine *e, const char *domain, int force)
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
 	d->e = e;
-	copy_str(d->domain, sizeof(d->domain), domain);
+	mtasts_strcopy(d->domain, sizeof(d->domain), domain);
 	d->force = force;
 	/* FIFO: append, so that a burst is served in arrival order. */
 	for (pp = &e->discs; *pp != NULL; pp = &(*pp)->next)
@@ -306,8 +295,8 @@ store_policy(struct mtasts_engine *e, const char *domain, const char *id,
 	mtasts_buf_init(&mx, 1024 * 1024);
 	for (i = 0; i < p->nmx; i++)
 		(void)mtasts_buf_printf(&mx, "%s%s", i ? "\n" : "", p->mx[i]);
-	copy_str(sp.domain, sizeof(sp.domain), domain);
-	copy_str(sp.policy_id, sizeof(sp.policy_id), id);
+	mtasts_strcopy(sp.domain, sizeof(sp.domain), domain);
+	mtasts_strcopy(sp.policy_id, sizeof(sp.policy_id), id);
 	sp.mode = p->mode;
 	sp.max_age = (long)p->max_age;
 	sp.mx = mx.data != NULL ? mx.data : (char *)"";
@@ -586,7 +575,7 @@ txt_without_policy(struct disc *d, int temporary, const char *cls,
 		 */
 		ent->txt_checked_at = now;
 		/* Not answered: no re-check in the sense of RFC 8461 §5.1. */
-		copy_str(ent->reason, sizeof(ent->reason), temporary ? cls :
+		mtasts_strcopy(ent->reason, sizeof(ent->reason), temporary ? cls :
 		    "");
 		kept = 1;
 	} else if (temporary)
@@ -659,7 +648,7 @@ on_txt(void *arg, const struct mtasts_dns_answer *a)
 		txt_without_policy(d, 1, "internal", mtasts_diag_first(&diag));
 		return;
 	}
-	copy_str(d->id, sizeof(d->id), txt.id);
+	mtasts_strcopy(d->id, sizeof(d->id), txt.id);
 
 	pthread_mutex_lock(&e->lock);
 	ent = mtasts_cache_get(e->cache, d->domain);
@@ -770,11 +759,7 @@ disc_abandon_all(struct mtasts_engine *e)
 static uint32_t
 mx_hash(const char *domain)
 {
-	uint32_t	h = 2166136261u;	/* FNV-1a */
-
-	for (; *domain != '\0'; domain++)
-		h = (h ^ (unsigned char)*domain) * 16777619u;
-	return h % MX_BUCKETS;
+	return mtasts_strhash(domain) % MX_BUCKETS;
 }
 
 /* The entry of domain, or NULL; lock held. */
@@ -870,10 +855,10 @@ mx_fill(const struct mx_entry *m, struct mtasts_mx_set *out)
 	out->secure = m->secure;
 	out->total = m->total;
 	out->expires_at = m->expires_at;
-	copy_str(out->reason, sizeof(out->reason), m->reason);
+	mtasts_strcopy(out->reason, sizeof(out->reason), m->reason);
 	p = m->data + strlen(m->data) + 1;
 	for (i = 0; i < m->n; i++) {
-		copy_str(out->host[i], sizeof(out->host[i]), p);
+		mtasts_strcopy(out->host[i], sizeof(out->host[i]), p);
 		out->pref[i] = m->pref[i];
 		p += strlen(p) + 1;
 	}
@@ -904,7 +889,7 @@ mxq_want(struct mtasts_engine *e, const char *domain)
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return NULL;
 	q->e = e;
-	copy_str(q->domain, sizeof(q->domain), domain);
+	mtasts_strcopy(q->domain, sizeof(q->domain), domain);
 	q->next = e->mxqs;
 	e->mxqs = q;
 	if (e->fet != NULL)
@@ -1010,7 +995,7 @@ mx_collect(const struct mtasts_dns_answer *a,
 			memcpy(hosts[k], hosts[k - 1], sizeof(hosts[k]));
 			pref[k] = pref[k - 1];
 		}
-		copy_str(hosts[j], sizeof(hosts[j]), name);
+		mtasts_strcopy(hosts[j], sizeof(hosts[j]), name);
 		pref[j] = p;
 		if (n < max)
 			n++;
@@ -1068,7 +1053,7 @@ on_mx(void *arg, const struct mtasts_dns_answer *a)
 	}
 	if (implicit) {
 		/* RFC 8461 §4.1: the implicit MX is the domain itself. */
-		copy_str(hosts[0], sizeof(hosts[0]), q->domain);
+		mtasts_strcopy(hosts[0], sizeof(hosts[0]), q->domain);
 		pref[0] = 0;
 		n = 1;
 	}
@@ -1087,7 +1072,7 @@ on_mx(void *arg, const struct mtasts_dns_answer *a)
 		for (i = 0; i < n; i++)
 			m->pref[i] = (uint16_t)pref[i];
 		m->expires_at = now + life;
-		copy_str(m->reason, sizeof(m->reason), reason);
+		mtasts_strcopy(m->reason, sizeof(m->reason), reason);
 	} else
 		mtasts_log(LOG_ERR, q->domain, "out of memory caching MX");
 	mxq_finish(q, m);
@@ -1120,7 +1105,7 @@ mx_start_queued(struct mtasts_engine *e)
 			if ((m = mx_entry_new(q->domain, NULL, 0)) != NULL) {
 				m->status = MTASTS_TEMPFAIL;
 				m->expires_at = now_s(e) + MX_TEMP_LIFETIME;
-				copy_str(m->reason, sizeof(m->reason),
+				mtasts_strcopy(m->reason, sizeof(m->reason),
 				    "dns-error");
 			}
 			mxq_finish(q, m);
@@ -1165,7 +1150,7 @@ scan_one(void *arg, struct mtasts_cache_entry *ent)
 	    sc->now >= ent->expires_at + STALE_NEGATIVE_KEEP)) {
 		/* Gone stale: free the memory; the store keeps history. */
 		if (sc->ndrop < sc->maxdrop)
-			copy_str(sc->drop[sc->ndrop++], 256,
+			mtasts_strcopy(sc->drop[sc->ndrop++], 256,
 			    mtasts_cache_domain(ent));
 		return 0;
 	}
@@ -1487,11 +1472,11 @@ wait_and_answer(struct mtasts_engine *e, const char *domain,
 	if (ent != NULL && mtasts_cache_usable(ent, now_s(e)))
 		return answer_fill(ent, out);
 	if (e->stopping) {
-		copy_str(out->reason, sizeof(out->reason), "engine stopped");
+		mtasts_strcopy(out->reason, sizeof(out->reason), "engine stopped");
 		return out->status = MTASTS_INTERNAL;
 	}
 	out->pending = disc_find(e, domain) != NULL;
-	copy_str(out->reason, sizeof(out->reason), out->pending ? "pending" :
+	mtasts_strcopy(out->reason, sizeof(out->reason), out->pending ? "pending" :
 	    "unknown");
 	return out->status = MTASTS_TEMPFAIL;
 }
@@ -1519,7 +1504,7 @@ mtasts_engine_lookup(struct mtasts_engine *e, const char *domain,
 	}
 	if (disc_want(e, domain, 0) == NULL) {
 		pthread_mutex_unlock(&e->lock);
-		copy_str(out->reason, sizeof(out->reason), e->stopping ?
+		mtasts_strcopy(out->reason, sizeof(out->reason), e->stopping ?
 		    "engine stopped" : "out of memory");
 		return out->status = MTASTS_INTERNAL;
 	}
@@ -1558,7 +1543,7 @@ mtasts_engine_refresh(struct mtasts_engine *e, const char *domain, int force,
 		rc = pthread_cond_timedwait(&e->done, &e->lock, &deadline);
 	if (disc_want(e, domain, force) == NULL) {
 		pthread_mutex_unlock(&e->lock);
-		copy_str(out->reason, sizeof(out->reason), "not started");
+		mtasts_strcopy(out->reason, sizeof(out->reason), "not started");
 		return out->status = MTASTS_INTERNAL;
 	}
 	st = wait_and_answer(e, domain, budget_ms > 0 ? &deadline : NULL,
@@ -1575,7 +1560,7 @@ mtasts_engine_forget(struct mtasts_engine *e, const char *domain)
 	pthread_mutex_lock(&e->lock);
 	(void)mtasts_cache_remove(e->cache, domain);
 	if ((f = calloc(1, sizeof(*f))) != NULL) {
-		copy_str(f->domain, sizeof(f->domain), domain);
+		mtasts_strcopy(f->domain, sizeof(f->domain), domain);
 		f->next = e->forgets;
 		e->forgets = f;
 	}
@@ -1651,7 +1636,7 @@ mtasts_engine_mx(struct mtasts_engine *e, const char *domain, long budget_ms,
 	}
 	if (mxq_want(e, domain) == NULL) {
 		pthread_mutex_unlock(&e->lock);
-		copy_str(out->reason, sizeof(out->reason), e->stopping ?
+		mtasts_strcopy(out->reason, sizeof(out->reason), e->stopping ?
 		    "engine stopped" : "out of memory");
 		return out->status = MTASTS_INTERNAL;
 	}
@@ -1660,11 +1645,11 @@ mtasts_engine_mx(struct mtasts_engine *e, const char *domain, long budget_ms,
 	if ((m = mx_get(e, domain)) != NULL && now_s(e) < m->expires_at)
 		mx_fill(m, out);
 	else if (e->stopping) {
-		copy_str(out->reason, sizeof(out->reason), "engine stopped");
+		mtasts_strcopy(out->reason, sizeof(out->reason), "engine stopped");
 		out->status = MTASTS_INTERNAL;
 	} else {
 		out->pending = mxq_find(e, domain) != NULL;
-		copy_str(out->reason, sizeof(out->reason), out->pending ?
+		mtasts_strcopy(out->reason, sizeof(out->reason), out->pending ?
 		    "pending" : "unknown");
 		out->status = MTASTS_TEMPFAIL;
 	}
@@ -1723,12 +1708,12 @@ mtasts_engine_dane(struct mtasts_engine *e, const char *domain,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	st = mtasts_engine_mx(e, domain, budget_ms, &mx);
 	if (st == MTASTS_INTERNAL) {
-		copy_str(out->reason, sizeof(out->reason), mx.reason);
+		mtasts_strcopy(out->reason, sizeof(out->reason), mx.reason);
 		return MTASTS_INTERNAL;
 	}
 	if (st == MTASTS_TEMPFAIL && mx.pending) {
 		out->outcome = MTASTS_DANE_PENDING;
-		copy_str(out->reason, sizeof(out->reason), "mx-pending");
+		mtasts_strcopy(out->reason, sizeof(out->reason), "mx-pending");
 		return MTASTS_OK;
 	}
 	out->mx_secure = mx.secure;
@@ -1741,13 +1726,13 @@ mtasts_engine_dane(struct mtasts_engine *e, const char *domain,
 		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
 		if (mtasts_mxcheck_dane(e->mxc, hosts, mx.n, budget_ms > spent ?
 		    budget_ms - spent : 0, hd) != MTASTS_OK) {
-			copy_str(out->reason, sizeof(out->reason),
+			mtasts_strcopy(out->reason, sizeof(out->reason),
 			    "engine stopped");
 			return MTASTS_INTERNAL;
 		}
 		for (i = 0; i < mx.n; i++) {
 			hs[i] = hd[i].state;
-			copy_str(out->host[i], sizeof(out->host[i]),
+			mtasts_strcopy(out->host[i], sizeof(out->host[i]),
 			    mx.host[i]);
 			out->host_state[i] = hd[i].state;
 			out->tlsa_usable[i] = hd[i].tlsa_usable;

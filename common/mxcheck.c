@@ -28,6 +28,7 @@
 #include "probe.h"
 #include "resolver.h"
 #include "store.h"
+#include "strutil.h"
 
 #define HOST_BUCKETS		1024
 #define HOSTS_MAX_DEFAULT	8192
@@ -93,18 +94,6 @@ struct mtasts_mxcheck {
 
 static void	host_advance(struct host *, int64_t);
 static void	save_results(struct mtasts_mxcheck *);
-
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-	size_t	n = src != NULL ? strlen(src) : 0;
-
-	if (n >= size)
-		n = size - 1;
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 static int64_t
 now_s(const struct mtasts_mxcheck *mc)
@@ -210,11 +199,7 @@ mtasts_mxprobe_state_str(enum mtasts_mxprobe_state s)
 static uint32_t
 hash(const char *s)
 {
-	uint32_t	h = 2166136261u;	/* FNV-1a */
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % HOST_BUCKETS;
+	return mtasts_strhash(s) % HOST_BUCKETS;
 }
 
 static struct host *
@@ -273,7 +258,7 @@ host_want(struct mtasts_mxcheck *mc, const char *name)
 	    (h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->mc = mc;
-	copy_str(h->name, sizeof(h->name), name);
+	mtasts_strcopy(h->name, sizeof(h->name), name);
 	b = hash(name);
 	h->next = mc->tab[b];
 	mc->tab[b] = h;
@@ -397,13 +382,13 @@ probe_done(struct host *h, const char *cls,
 	h->pid = 0;
 	h->probe_want = 0;
 	h->have = 1;
-	copy_str(h->cls, sizeof(h->cls), cls);
+	mtasts_strcopy(h->cls, sizeof(h->cls), cls);
 	if (r != NULL)
 		h->res = *r;
 	else {
 		memset(&h->res, 0, sizeof(h->res));
-		copy_str(h->res.host, sizeof(h->res.host), h->name);
-		copy_str(h->res.detail, sizeof(h->res.detail), cls);
+		mtasts_strcopy(h->res.host, sizeof(h->res.host), h->name);
+		mtasts_strcopy(h->res.detail, sizeof(h->res.detail), cls);
 	}
 	h->probed_at = now;
 	ttl = mtasts_mxprobe_ttl(cls, mc->c.ok_ttl, mc->c.fail_ttl,
@@ -435,21 +420,21 @@ probe_done(struct host *h, const char *cls,
 	}
 	sp = &mc->unsaved[mc->nunsaved++];
 	memset(sp, 0, sizeof(*sp));
-	copy_str(sp->host, sizeof(sp->host), h->name);
-	copy_str(sp->addr, sizeof(sp->addr), h->res.addr);
+	mtasts_strcopy(sp->host, sizeof(sp->host), h->name);
+	mtasts_strcopy(sp->addr, sizeof(sp->addr), h->res.addr);
 	sp->port = h->res.port;
-	copy_str(sp->result_class, sizeof(sp->result_class), cls);
+	mtasts_strcopy(sp->result_class, sizeof(sp->result_class), cls);
 	sp->smtp_code = h->res.smtp_code;
 	sp->verify_error = h->res.verify_error;
-	copy_str(sp->tls_version, sizeof(sp->tls_version), h->res.tls_version);
-	copy_str(sp->tls_cipher, sizeof(sp->tls_cipher), h->res.tls_cipher);
-	copy_str(sp->cert_names, sizeof(sp->cert_names), h->res.cert_names);
-	copy_str(sp->cert_subject, sizeof(sp->cert_subject),
+	mtasts_strcopy(sp->tls_version, sizeof(sp->tls_version), h->res.tls_version);
+	mtasts_strcopy(sp->tls_cipher, sizeof(sp->tls_cipher), h->res.tls_cipher);
+	mtasts_strcopy(sp->cert_names, sizeof(sp->cert_names), h->res.cert_names);
+	mtasts_strcopy(sp->cert_subject, sizeof(sp->cert_subject),
 	    h->res.cert_subject);
-	copy_str(sp->cert_issuer, sizeof(sp->cert_issuer), h->res.cert_issuer);
-	copy_str(sp->cert_not_after, sizeof(sp->cert_not_after),
+	mtasts_strcopy(sp->cert_issuer, sizeof(sp->cert_issuer), h->res.cert_issuer);
+	mtasts_strcopy(sp->cert_not_after, sizeof(sp->cert_not_after),
 	    h->res.cert_not_after);
-	copy_str(sp->detail, sizeof(sp->detail), h->res.detail);
+	mtasts_strcopy(sp->detail, sizeof(sp->detail), h->res.detail);
 	sp->probed_at = (time_t)h->probed_at;
 	sp->expires_at = (time_t)h->expires_at;
 }
@@ -747,28 +732,28 @@ mtasts_mxcheck_load(struct mtasts_mxcheck *mc,
 	pthread_mutex_lock(&mc->lock);
 	if ((h = host_want(mc, sp->host)) != NULL && !h->have) {
 		h->have = 1;
-		copy_str(h->cls, sizeof(h->cls), sp->result_class);
+		mtasts_strcopy(h->cls, sizeof(h->cls), sp->result_class);
 		h->probed_at = (int64_t)sp->probed_at;
 		h->expires_at = (int64_t)sp->expires_at;
 		h->last_start = h->probed_at;
-		copy_str(h->res.host, sizeof(h->res.host), sp->host);
-		copy_str(h->res.addr, sizeof(h->res.addr), sp->addr);
+		mtasts_strcopy(h->res.host, sizeof(h->res.host), sp->host);
+		mtasts_strcopy(h->res.addr, sizeof(h->res.addr), sp->addr);
 		h->res.port = sp->port;
 		h->res.smtp_code = sp->smtp_code;
 		h->res.verify_error = sp->verify_error;
-		copy_str(h->res.tls_version, sizeof(h->res.tls_version),
+		mtasts_strcopy(h->res.tls_version, sizeof(h->res.tls_version),
 		    sp->tls_version);
-		copy_str(h->res.tls_cipher, sizeof(h->res.tls_cipher),
+		mtasts_strcopy(h->res.tls_cipher, sizeof(h->res.tls_cipher),
 		    sp->tls_cipher);
-		copy_str(h->res.cert_names, sizeof(h->res.cert_names),
+		mtasts_strcopy(h->res.cert_names, sizeof(h->res.cert_names),
 		    sp->cert_names);
-		copy_str(h->res.cert_subject, sizeof(h->res.cert_subject),
+		mtasts_strcopy(h->res.cert_subject, sizeof(h->res.cert_subject),
 		    sp->cert_subject);
-		copy_str(h->res.cert_issuer, sizeof(h->res.cert_issuer),
+		mtasts_strcopy(h->res.cert_issuer, sizeof(h->res.cert_issuer),
 		    sp->cert_issuer);
-		copy_str(h->res.cert_not_after, sizeof(h->res.cert_not_after),
+		mtasts_strcopy(h->res.cert_not_after, sizeof(h->res.cert_not_after),
 		    sp->cert_not_after);
-		copy_str(h->res.detail, sizeof(h->res.detail), sp->detail);
+		mtasts_strcopy(h->res.detail, sizeof(h->res.detail), sp->detail);
 	}
 	pthread_mutex_unlock(&mc->lock);
 }
@@ -810,10 +795,10 @@ fill_probe(const struct host *h, int64_t now, struct mtasts_mxprobe *out)
 	if (h == NULL || !h->have) {
 		out->state = MTASTS_MXPROBE_PENDING;
 		if (h != NULL)
-			copy_str(out->res.host, sizeof(out->res.host), h->name);
+			mtasts_strcopy(out->res.host, sizeof(out->res.host), h->name);
 		return;
 	}
-	copy_str(out->cls, sizeof(out->cls), h->cls);
+	mtasts_strcopy(out->cls, sizeof(out->cls), h->cls);
 	out->state = mtasts_mxprobe_state_of(h->cls);
 	out->probed_at = h->probed_at;
 	out->expires_at = h->expires_at;

@@ -74,3 +74,17 @@ mtasts_diag_first(const struct mtasts_diag *d)
 		return "too many problems to list";
 	return "";
 }
+
+void
+mtasts_diag_print(FILE *fp, const char *prog, const struct mtasts_diag *diag)
+{
+	size_t	i;
+
+	for (i = 0; i < diag->count; i++)
+		(void)fprintf(fp, "%s: %s%s\n", prog,
+		    diag->item[i].warning ? "warning: " : "",
+		    diag->item[i].text);
+	if (diag->dropped > 0)
+		(void)fprintf(fp, "%s: ... and %zu more\n", prog,
+		    diag->dropped);
+}

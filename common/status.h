@@ -6,6 +6,7 @@
 #define MTASTS_STATUS_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /*
  * Five outcomes that callers must keep apart (STYLE.md §4): a front end maps
@@ -51,5 +52,9 @@ void		 mtasts_diag_add(struct mtasts_diag *, int warning,
 
 /* Text of the first error, or "" when there is none; borrowed from diag. */
 const char	*mtasts_diag_first(const struct mtasts_diag *);
+
+/* Write each entry to fp as "prog: [warning: ]text", then what was dropped. */
+void		 mtasts_diag_print(FILE *fp, const char *prog,
+		    const struct mtasts_diag *);
 
 #endif /* MTASTS_STATUS_H */

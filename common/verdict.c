@@ -34,6 +34,7 @@
 #include "log.h"
 #include "mxcheck.h"
 #include "mxmatch.h"
+#include "strutil.h"
 #include "verdict.h"
 
 /* Monotonic milliseconds: the budget must not follow clock changes. */
@@ -52,18 +53,6 @@ left_ms(int64_t deadline)
 	int64_t	left = deadline - mono_ms();
 
 	return left > 0 ? (long)left : 0;
-}
-
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-	size_t	n = src != NULL ? strlen(src) : 0;
-
-	if (n >= size)
-		n = size - 1;
-	if (n > 0)
-		memcpy(dst, src, n);
-	dst[n] = '\0';
 }
 
 const char *
@@ -170,7 +159,7 @@ set_accept(struct mtasts_verdict *v, enum mtasts_action a, const char *why)
 	v->smtp_code = 0;
 	v->status[0] = '\0';
 	v->text[0] = '\0';
-	copy_str(v->reason, sizeof(v->reason), why);
+	mtasts_strcopy(v->reason, sizeof(v->reason), why);
 }
 
 /* A refusal: code and enhanced status, text after "MTA-STS policy for d". */
@@ -184,7 +173,7 @@ set_refuse(struct mtasts_verdict *v, enum mtasts_action a, const char *why,
 	    a == MTASTS_ACTION_DEFER ? '4' : '5', status + 1);
 	(void)snprintf(v->text, sizeof(v->text), "MTA-STS policy for %s %s",
 	    v->domain, detail);
-	copy_str(v->reason, sizeof(v->reason), why);
+	mtasts_strcopy(v->reason, sizeof(v->reason), why);
 }
 
 /*
@@ -267,7 +256,7 @@ first_match(const struct mtasts_answer *a, const struct mtasts_mx_set *mx,
 		for (j = 0; j < a->nmx; j++)
 			if (mtasts_mx_match(mtasts_answer_mx(a, j),
 			    mx->host[i])) {
-				copy_str(v->mx, sizeof(v->mx), mx->host[i]);
+				mtasts_strcopy(v->mx, sizeof(v->mx), mx->host[i]);
 				return 1;
 			}
 	return 0;
@@ -355,7 +344,7 @@ probe_matching(struct mtasts_engine *e, struct mtasts_verdict *v,
 			}
 	if (mtasts_engine_probe(e, hosts, n, left_ms(deadline), res) !=
 	    MTASTS_OK) {
-		copy_str(v->probe, sizeof(v->probe), "pending");
+		mtasts_strcopy(v->probe, sizeof(v->probe), "pending");
 		return MTASTS_MXPROBE_PENDING;
 	}
 	for (i = 0; i < n; i++) {
@@ -367,7 +356,7 @@ probe_matching(struct mtasts_engine *e, struct mtasts_verdict *v,
 			    "pending");
 	}
 	sum = mtasts_mxprobe_summary(states, n);
-	copy_str(v->probe, sizeof(v->probe), mtasts_mxprobe_state_str(sum));
+	mtasts_strcopy(v->probe, sizeof(v->probe), mtasts_mxprobe_state_str(sum));
 	return sum;
 }
 
@@ -392,7 +381,7 @@ check_mx(struct mtasts_engine *e, const struct mtasts_config *cfg,
 	char				 why[64];
 
 	enforce = a->mode == MTASTS_MODE_ENFORCE || v->forced;
-	copy_str(v->probe, sizeof(v->probe), "-");	/* a re-check decides anew */
+	mtasts_strcopy(v->probe, sizeof(v->probe), "-");	/* a re-check decides anew */
 	v->probe_detail[0] = '\0';
 	st = mtasts_engine_mx(e, v->domain, left_ms(deadline), &mx);
 	if (st == MTASTS_NOPOLICY) {
@@ -474,7 +463,7 @@ decide(struct mtasts_engine *e, const struct mtasts_config *cfg,
 	}
 	v->has_policy = 1;
 	v->mode = a->mode;
-	copy_str(v->policy_id, sizeof(v->policy_id), a->id);
+	mtasts_strcopy(v->policy_id, sizeof(v->policy_id), a->id);
 	if (a->mode == MTASTS_MODE_NONE) {
 		/* RFC 8461 §5: as if the domain had no policy. */
 		if (!v->forced)
@@ -507,7 +496,7 @@ dane_first(struct mtasts_engine *e, const struct mtasts_config *cfg,
 		engine_trouble(cfg, v, MTASTS_INTERNAL, "dane", d.reason);
 		return 1;
 	}
-	copy_str(v->dane, sizeof(v->dane), mtasts_dane_outcome_str(d.outcome));
+	mtasts_strcopy(v->dane, sizeof(v->dane), mtasts_dane_outcome_str(d.outcome));
 	switch (d.outcome) {
 	case MTASTS_DANE_APPLIES:
 		/* The MTA verifies DANE; MTA-STS is not enforced. */
@@ -521,8 +510,8 @@ dane_first(struct mtasts_engine *e, const struct mtasts_config *cfg,
 		    "be determined (%s)", v->domain, d.reason);
 		v->action = MTASTS_ACTION_DEFER;
 		v->smtp_code = 451;
-		copy_str(v->status, sizeof(v->status), "4.7.5");
-		copy_str(v->reason, sizeof(v->reason), why);
+		mtasts_strcopy(v->status, sizeof(v->status), "4.7.5");
+		mtasts_strcopy(v->reason, sizeof(v->reason), why);
 		return 1;
 	case MTASTS_DANE_PENDING:
 		if (mode != MTASTS_DANE_MANDATORY)
@@ -551,7 +540,7 @@ dane_first(struct mtasts_engine *e, const struct mtasts_config *cfg,
 	    v->action == MTASTS_ACTION_DEFER ? '4' : '5');
 	(void)snprintf(v->text, sizeof(v->text), "DANE is required for %s but "
 	    "not available (%s)", v->domain, d.reason);
-	copy_str(v->reason, sizeof(v->reason), why);
+	mtasts_strcopy(v->reason, sizeof(v->reason), why);
 	return 1;
 }
 
@@ -566,8 +555,8 @@ mtasts_verdict_rcpt(struct mtasts_engine *e, const struct mtasts_config *cfg,
 	int64_t			 deadline;
 
 	memset(out, 0, sizeof(*out));
-	copy_str(out->probe, sizeof(out->probe), "-");
-	copy_str(out->dane, sizeof(out->dane), "-");
+	mtasts_strcopy(out->probe, sizeof(out->probe), "-");
+	mtasts_strcopy(out->dane, sizeof(out->dane), "-");
 	deadline = mono_ms() + (budget_ms > 0 ? budget_ms : 0);
 	mtasts_diag_init(&diag);
 	kind = mtasts_domain_normalize(dom, len, out->domain, &diag);

@@ -140,20 +140,6 @@ log_sink(int prio, const char *line, void *arg)
 	while (w == -1 && errno == EINTR);
 }
 
-static void
-print_diag(const struct mtasts_diag *diag)
-{
-	size_t	i;
-
-	for (i = 0; i < diag->count; i++)
-		(void)fprintf(stderr, "%s: %s%s\n", PROGNAME,
-		    diag->item[i].warning ? "warning: " : "",
-		    diag->item[i].text);
-	if (diag->dropped > 0)
-		(void)fprintf(stderr, "%s: ... and %zu more\n", PROGNAME,
-		    diag->dropped);
-}
-
 static void __attribute__((noreturn, format(printf, 2, 3)))
 fatal(const struct mtasts_diag *diag, const char *fmt, ...)
 {
@@ -164,7 +150,7 @@ fatal(const struct mtasts_diag *diag, const char *fmt, ...)
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (diag != NULL)
-		print_diag(diag);
+		mtasts_diag_print(stderr, PROGNAME, diag);
 	(void)fprintf(stderr, "%s: %s\n", PROGNAME, msg);
 	exit(1);
 }
@@ -786,7 +772,7 @@ init_database(void)
 
 	mtasts_diag_init(&diag);
 	n = route_sync_controls(F.cfg, time(NULL), &diag);
-	print_diag(&diag);
+	mtasts_diag_print(stderr, PROGNAME, &diag);
 	if (n < 0)
 		return 1;
 	(void)printf("%s: %s is ready (%ld domain controls)\n", PROGNAME,
@@ -842,7 +828,7 @@ start(void)
 		fatal(&diag, "cannot start the engine");
 	mtasts_diag_init(&diag);
 	n = route_sync_controls(F.cfg, time(NULL), &diag);
-	print_diag(&diag);
+	mtasts_diag_print(stderr, PROGNAME, &diag);
 	if (n < 0)
 		mtasts_log(LOG_ERR, NULL, "the per-domain controls could not be "
 		    "written for OpenSMTPD's routing; recipients that need "
@@ -927,10 +913,10 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if ((F.cfg = mtasts_config_load(F.conf_path, &diag)) == NULL) {
-		print_diag(&diag);
+		mtasts_diag_print(stderr, PROGNAME, &diag);
 		fatal(NULL, "%s: configuration not usable", F.conf_path);
 	}
-	print_diag(&diag);
+	mtasts_diag_print(stderr, PROGNAME, &diag);
 	if (check_only || init_only) {
 		rc = init_only ? init_database() : 0;
 		mtasts_config_free(F.cfg);

@@ -124,21 +124,6 @@ usage(FILE *fp)
 	(void)fprintf(fp, "usage: %s [-fhnV] [-c file]\n", PROGNAME);
 }
 
-/* Print every entry of a diag on stderr, as -n and start-up errors do. */
-static void
-print_diag(const struct mtasts_diag *diag)
-{
-	size_t	i;
-
-	for (i = 0; i < diag->count; i++)
-		(void)fprintf(stderr, "%s: %s%s\n", PROGNAME,
-		    diag->item[i].warning ? "warning: " : "",
-		    diag->item[i].text);
-	if (diag->dropped > 0)
-		(void)fprintf(stderr, "%s: ... and %zu more\n", PROGNAME,
-		    diag->dropped);
-}
-
 static void
 log_diag(int prio, const struct mtasts_diag *diag)
 {
@@ -171,7 +156,7 @@ fatal(const struct mtasts_diag *diag, const char *fmt, ...)
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (diag != NULL && diag->count > 0) {
-		print_diag(diag);
+		mtasts_diag_print(stderr, PROGNAME, diag);
 		log_diag(LOG_ERR, diag);
 	}
 	(void)fprintf(stderr, "%s: %s\n", PROGNAME, msg);
@@ -314,13 +299,13 @@ check_config(const char *path)
 	int			 rc;
 
 	if ((cfg = mtasts_config_load(path, &diag)) == NULL) {
-		print_diag(&diag);
+		mtasts_diag_print(stderr, PROGNAME, &diag);
 		return 1;
 	}
-	print_diag(&diag);	/* warnings */
+	mtasts_diag_print(stderr, PROGNAME, &diag);	/* warnings */
 	mtasts_diag_init(&diag);
 	rc = check_more(cfg, &diag);
-	print_diag(&diag);
+	mtasts_diag_print(stderr, PROGNAME, &diag);
 	mtasts_config_free(cfg);
 	return rc == 0 ? 0 : 1;
 }
@@ -821,7 +806,7 @@ main(int argc, char **argv)
 	if (check_only)
 		return check_config(D.conf_path);
 	if ((D.cfg = mtasts_config_load(D.conf_path, &diag)) == NULL) {
-		print_diag(&diag);
+		mtasts_diag_print(stderr, PROGNAME, &diag);
 		return 1;
 	}
 	liveconf_init(D.cfg);
